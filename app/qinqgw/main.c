@@ -1,0 +1,316 @@
+/*
+ * qinqgw: the gateway program.
+ *
+ * Start-up (config validated before EAL touches hugepages or devices), the
+ * main lcore as control plane, one poll-mode worker per other lcore, and a
+ * graceful stop on SIGINT/SIGTERM that leaves complete capture files and
+ * prints the counter report.
+ *
+ * Exit codes: 0 stopped normally or config valid, 1 invalid config or
+ * start-up failure, 2 bad command line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_version.h>
+
+#include "qgw_config.h"
+#include "qgw_datapath.h"
+#include "qgw_log.h"
+#include "qgw_port.h"
+#include "qgw_summary.h"
+#include "qgw_table.h"
+
+#define EXIT_USAGE 2
+
+static volatile bool quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit = true;
+}
+
+static void
+usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"Usage:\n"
+		"  %s [EAL options] -- --config FILE   run the gateway\n"
+		"  %s --check-config FILE              validate FILE and exit (no DPDK)\n"
+		"  %s --help | --version\n"
+		"\n"
+		"The main lcore is the control plane; every other lcore of -l is a\n"
+		"poll-mode worker with an RX/TX queue pair on both ports.\n"
+		"Example on vdevs:\n"
+		"  %s -l 0-1 --no-huge -m 512 --vdev net_pcap0,rx_pcap=in0.pcap,tx_pcap=out0.pcap \\\n"
+		"     --vdev net_pcap1,rx_pcap=in1.pcap,tx_pcap=out1.pcap -- --config demo.json\n"
+		"\n"
+		"Exit status: 0 normal stop (or valid config), 1 invalid config or start-up\n"
+		"failure, 2 bad command line.\n",
+		prog, prog, prog, prog);
+}
+
+/* Print every error of a config file; 0 if it is valid. */
+static int
+report_config(const char *path, struct qgw_config **out)
+{
+	struct qgw_errors errs = {0};
+	struct qgw_config *cfg = qgw_config_load_file(path, &errs);
+
+	for (size_t i = 0; i < errs.nb; i++)
+		fprintf(stderr, "%s: %s\n", path, errs.msg[i]);
+	if (cfg == NULL && errs.nb == 0)
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+	if (cfg != NULL && errs.nb == 0 && out == NULL)
+		printf("%s: valid (%u flows between ports %s and %s)\n", path, cfg->nb_flows,
+		       cfg->port[0].name, cfg->port[1].name);
+	if (cfg != NULL && errs.nb > 0)
+		fprintf(stderr, "%s: %zu errors\n", path, errs.nb);
+	else if (cfg == NULL)
+		fprintf(stderr, "%s: %zu error%s, config refused\n", path, errs.nb,
+			errs.nb == 1 ? "" : "s");
+	qgw_errors_clear(&errs);
+	if (out != NULL)
+		*out = cfg;
+	else
+		qgw_config_free(cfg);
+	return cfg == NULL;
+}
+
+struct app {
+	struct qgw_config *cfg;
+	uint16_t port_id[QGW_NB_PORTS];
+	bool port_started[QGW_NB_PORTS];
+	unsigned int nb_workers;
+	struct qgw_worker *workers;
+	struct qgw_worker_counters **counters;
+	struct rte_rcu_qsbr *rcu;
+	/* Written by the control plane (release store), read by workers. */
+	struct qgw_table *table;
+	uint64_t start_tsc;
+	bool launched; /* the workers ran: counters are complete */
+};
+
+static int
+app_start(struct app *a)
+{
+	char msg[512];
+	unsigned int lcore, i = 0;
+	size_t sz;
+	int ret;
+
+	a->nb_workers = rte_lcore_count() - 1;
+	if (a->nb_workers == 0) {
+		QGW_LOG(ERR, "no worker lcore: give -l two or more cores (the first one is the "
+			     "control plane)");
+		return -EINVAL;
+	}
+	ret = qgw_port_resolve(a->cfg, a->port_id, msg, sizeof(msg));
+	if (ret < 0) {
+		QGW_LOG(ERR, "%s", msg);
+		return ret;
+	}
+	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
+		ret = qgw_port_start(a->port_id[p], &a->cfg->port[p], a->nb_workers, msg,
+				     sizeof(msg));
+		if (ret < 0) {
+			QGW_LOG(ERR, "%s", msg);
+			return ret;
+		}
+		a->port_started[p] = true;
+	}
+
+	sz = rte_rcu_qsbr_get_memsize(a->nb_workers);
+	a->rcu = rte_zmalloc("qgw_rcu", sz, RTE_CACHE_LINE_SIZE);
+	a->workers = rte_zmalloc("qgw_workers", a->nb_workers * sizeof(*a->workers), 0);
+	a->counters = rte_zmalloc("qgw_counters_v", a->nb_workers * sizeof(*a->counters), 0);
+	if (a->rcu == NULL || a->workers == NULL || a->counters == NULL)
+		return -ENOMEM;
+	rte_rcu_qsbr_init(a->rcu, a->nb_workers);
+
+	a->table = qgw_table_build(a->cfg, NULL, 1, (int)rte_socket_id());
+	if (a->table == NULL) {
+		QGW_LOG(ERR, "cannot build the flow table: %s", strerror(errno));
+		return -errno;
+	}
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct qgw_worker *w = &a->workers[i];
+
+		a->counters[i] = rte_zmalloc_socket("qgw_counters", sizeof(**a->counters),
+						    RTE_CACHE_LINE_SIZE, rte_lcore_to_socket_id(lcore));
+		if (a->counters[i] == NULL)
+			return -ENOMEM;
+		w->lcore_id = lcore;
+		w->index = i;
+		w->queue = i;
+		memcpy(w->port_id, a->port_id, sizeof(w->port_id));
+		w->table = &a->table;
+		w->rcu = a->rcu;
+		w->quit = &quit;
+		w->counters = a->counters[i];
+		i++;
+	}
+	a->start_tsc = rte_rdtsc();
+	a->launched = true;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		ret = rte_eal_remote_launch(qgw_worker_main, &a->workers[--i], lcore);
+		if (ret < 0) {
+			QGW_LOG(ERR, "cannot launch worker on lcore %u: %s", lcore,
+				rte_strerror(-ret));
+			quit = true;
+			return ret;
+		}
+	}
+	QGW_LOG(INFO, "forwarding between %s (%s) and %s (%s): %u flows, %u worker%s",
+		a->cfg->port[0].name, a->cfg->port[0].device, a->cfg->port[1].name,
+		a->cfg->port[1].device, a->cfg->nb_flows, a->nb_workers,
+		a->nb_workers == 1 ? "" : "s");
+	return 0;
+}
+
+static void
+app_stop(struct app *a)
+{
+	quit = true;
+	rte_eal_mp_wait_lcore();
+	for (unsigned int p = 0; p < QGW_NB_PORTS; p++)
+		if (a->port_started[p])
+			qgw_port_close(a->port_id[p]);
+
+	if (a->launched) {
+		struct qgw_worker_counters *sum = rte_zmalloc("qgw_sum", sizeof(*sum), 0);
+
+		if (sum != NULL) {
+			qgw_counters_sum(sum, a->counters, a->nb_workers, a->cfg->nb_flows);
+			qgw_summary_print(stdout, a->cfg, sum,
+					  (double)(rte_rdtsc() - a->start_tsc) /
+						  (double)rte_get_tsc_hz());
+			fflush(stdout);
+			rte_free(sum);
+		}
+	}
+	for (unsigned int i = 0; a->counters != NULL && i < a->nb_workers; i++)
+		rte_free(a->counters[i]);
+	rte_free(a->counters);
+	rte_free(a->workers);
+	rte_free(a->rcu);
+	qgw_table_free(a->table);
+}
+
+/* Options after "--"; returns 0, or EXIT_USAGE after printing why. */
+static int
+parse_app_args(int argc, char **argv, const char **config)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			*config = optarg;
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			exit(EXIT_SUCCESS);
+		default:
+			fprintf(stderr, "qinqgw: unknown or incomplete option \"%s\"\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "qinqgw: unexpected argument \"%s\"\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (*config == NULL) {
+		fprintf(stderr, "qinqgw: --config FILE is required after \"--\"\n");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct app a = {0};
+	const char *config = NULL;
+	int sep, ret;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout, argv[0]);
+		return EXIT_SUCCESS;
+	}
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("qinqgw %s (DPDK %s)\n", QGW_VERSION, rte_version());
+		return EXIT_SUCCESS;
+	}
+	if (argc >= 2 && strcmp(argv[1], "--check-config") == 0) {
+		if (argc != 3) {
+			fprintf(stderr, "qinqgw: --check-config takes exactly one FILE\n");
+			return EXIT_USAGE;
+		}
+		return report_config(argv[2], NULL) ? EXIT_FAILURE : EXIT_SUCCESS;
+	}
+
+	for (sep = 1; sep < argc && strcmp(argv[sep], "--") != 0; sep++)
+		;
+	if (sep == argc) {
+		fprintf(stderr, "qinqgw: missing \"--\" before the gateway's options\n");
+		usage(stderr, argv[0]);
+		return EXIT_USAGE;
+	}
+	argv[sep] = argv[0];
+	ret = parse_app_args(argc - sep, argv + sep, &config);
+	if (ret != 0)
+		return ret;
+
+	/* A bad config is refused before DPDK takes hugepages or devices. */
+	if (report_config(config, &a.cfg) != 0)
+		return EXIT_FAILURE;
+
+	ret = rte_eal_init(sep, argv);
+	if (ret < 0) {
+		fprintf(stderr, "qinqgw: cannot initialise DPDK (EAL): %s\n",
+			rte_strerror(rte_errno));
+		qgw_config_free(a.cfg);
+		return EXIT_FAILURE;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	ret = app_start(&a);
+	if (ret == 0) {
+		while (!quit) {
+			struct timespec ts = {.tv_nsec = 50 * 1000 * 1000};
+
+			nanosleep(&ts, NULL);
+		}
+		QGW_LOG(INFO, "stopping");
+	}
+	app_stop(&a);
+	qgw_config_free(a.cfg);
+	rte_eal_cleanup();
+	return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,169 @@
+/*
+ * Port bring-up (see qgw_port.h). The mbuf pool of each port lives on the
+ * port's NUMA socket; a port gets as many queue pairs as there are workers.
+ */
+#include "qgw_port.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+#include "qgw_log.h"
+
+#define NB_RXD 1024
+#define NB_TXD 1024
+#define MBUF_CACHE 256
+
+int
+qgw_port_resolve(const struct qgw_config *cfg, uint16_t port_id[QGW_NB_PORTS], char *msg,
+		 size_t msglen)
+{
+	for (unsigned int i = 0; i < QGW_NB_PORTS; i++) {
+		if (rte_eth_dev_get_port_by_name(cfg->port[i].device, &port_id[i]) == 0)
+			continue;
+		char avail[256] = "";
+		size_t n = 0;
+		uint16_t p;
+
+		RTE_ETH_FOREACH_DEV(p) {
+			char name[RTE_ETH_NAME_MAX_LEN];
+
+			if (rte_eth_dev_get_name_by_port(p, name) == 0 && n < sizeof(avail))
+				n += snprintf(avail + n, sizeof(avail) - n, "%s%s", n ? ", " : "",
+					      name);
+		}
+		snprintf(msg, msglen,
+			 "port %s: device \"%s\" not found (devices DPDK probed: %s); give a PCI "
+			 "address bound to vfio-pci, or a --vdev",
+			 cfg->port[i].name, cfg->port[i].device, n ? avail : "none");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static struct rte_mempool *
+pool_for_socket(int socket, unsigned int nb_mbufs)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct rte_mempool *mp;
+
+	if (socket < 0)
+		socket = 0;
+	snprintf(name, sizeof(name), "qgw_mbuf_s%d", socket);
+	mp = rte_mempool_lookup(name);
+	if (mp != NULL)
+		return mp;
+	return rte_pktmbuf_pool_create(name, nb_mbufs, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       socket);
+}
+
+int
+qgw_port_start(uint16_t port_id, const struct qgw_port_cfg *pc, uint16_t nb_queues, char *msg,
+	       size_t msglen)
+{
+	struct rte_eth_conf conf = {0};
+	struct rte_eth_dev_info info;
+	struct rte_mempool *mp;
+	uint16_t nb_rxd = NB_RXD, nb_txd = NB_TXD;
+	int socket = rte_eth_dev_socket_id(port_id);
+	int ret;
+
+	ret = rte_eth_dev_info_get(port_id, &info);
+	if (ret < 0) {
+		snprintf(msg, msglen, "port %s: cannot read device info: %s", pc->name,
+			 rte_strerror(-ret));
+		return ret;
+	}
+	if (nb_queues > info.max_rx_queues || nb_queues > info.max_tx_queues) {
+		snprintf(msg, msglen,
+			 "port %s: device %s has %u RX and %u TX queues, %u workers need %u of "
+			 "each; use fewer lcores in -l",
+			 pc->name, pc->device, info.max_rx_queues, info.max_tx_queues, nb_queues,
+			 nb_queues);
+		return -EINVAL;
+	}
+
+	/* Tag handling is ours: no VLAN offloads, they would rewrite TPIDs. */
+	if (nb_queues > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP |
+			 RTE_ETH_RSS_L2_PAYLOAD) &
+			info.flow_type_rss_offloads;
+		if (conf.rx_adv_conf.rss_conf.rss_hf == 0) {
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+			QGW_LOG(WARNING, "port %s: no RSS on %s; every frame lands on queue 0",
+				pc->name, pc->device);
+		}
+	}
+	if (pc->max_frame + RTE_PKTMBUF_HEADROOM > RTE_MBUF_DEFAULT_BUF_SIZE) {
+		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+		if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	}
+	if (info.max_mtu >= pc->max_frame - RTE_ETHER_HDR_LEN &&
+	    info.min_mtu <= pc->max_frame - RTE_ETHER_HDR_LEN)
+		conf.rxmode.mtu = pc->max_frame - RTE_ETHER_HDR_LEN;
+
+	ret = rte_eth_dev_configure(port_id, nb_queues, nb_queues, &conf);
+	if (ret < 0) {
+		snprintf(msg, msglen, "port %s: cannot configure device %s: %s", pc->name,
+			 pc->device, rte_strerror(-ret));
+		return ret;
+	}
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nb_rxd, &nb_txd);
+	if (ret < 0) {
+		snprintf(msg, msglen, "port %s: cannot size descriptor rings: %s", pc->name,
+			 rte_strerror(-ret));
+		return ret;
+	}
+
+	/* Both ports' rings plus what the workers hold in flight. */
+	mp = pool_for_socket(socket, nb_queues * 2 * (NB_RXD + NB_TXD + 2 * MBUF_CACHE) + 4096);
+	if (mp == NULL) {
+		snprintf(msg, msglen, "port %s: cannot create mbuf pool on socket %d: %s",
+			 pc->name, socket, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+
+	for (uint16_t q = 0; q < nb_queues; q++) {
+		ret = rte_eth_rx_queue_setup(port_id, q, nb_rxd, socket, NULL, mp);
+		if (ret == 0)
+			ret = rte_eth_tx_queue_setup(port_id, q, nb_txd, socket, NULL);
+		if (ret < 0) {
+			snprintf(msg, msglen, "port %s: cannot set up queue %u: %s", pc->name, q,
+				 rte_strerror(-ret));
+			return ret;
+		}
+	}
+
+	ret = rte_eth_dev_start(port_id);
+	if (ret < 0) {
+		snprintf(msg, msglen, "port %s: cannot start device %s: %s", pc->name,
+			 pc->device, rte_strerror(-ret));
+		return ret;
+	}
+	/* A transparent L2 gateway takes every frame, whatever its MAC. */
+	ret = rte_eth_promiscuous_enable(port_id);
+	if (ret < 0 && ret != -ENOTSUP)
+		QGW_LOG(WARNING, "port %s: cannot enable promiscuous mode: %s", pc->name,
+			rte_strerror(-ret));
+	return 0;
+}
+
+void
+qgw_port_close(uint16_t port_id)
+{
+	int ret = rte_eth_dev_stop(port_id);
+
+	if (ret < 0)
+		QGW_LOG(WARNING, "port %u: stop failed: %s", port_id, rte_strerror(-ret));
+	ret = rte_eth_dev_close(port_id);
+	if (ret < 0)
+		QGW_LOG(WARNING, "port %u: close failed: %s", port_id, rte_strerror(-ret));
+}

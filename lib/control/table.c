@@ -1,0 +1,182 @@
+/*
+ * Flow table construction: turns a validated config into the precomputed
+ * lookup arrays and rewrite entries the data path reads (qgw_table.h).
+ * Runs on the control plane only; may allocate and fail.
+ */
+#include "qgw_table.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+static const uint16_t standard_tpids[] = {0x8100, 0x88a8, 0x9100, 0x9200, 0x9300};
+
+static void
+encode_stack(const struct qgw_stack_cfg *s, uint8_t bytes[8])
+{
+	memset(bytes, 0, 8);
+	for (unsigned int i = 0; i < s->nb_tags; i++) {
+		uint16_t tci = s->tag[i].vid | (s->tag[i].pcp > 0 ? s->tag[i].pcp << 13 : 0);
+
+		bytes[4 * i + 0] = s->tag[i].tpid >> 8;
+		bytes[4 * i + 1] = s->tag[i].tpid & 0xff;
+		bytes[4 * i + 2] = tci >> 8;
+		bytes[4 * i + 3] = tci & 0xff;
+	}
+}
+
+/*
+ * Egress tag i keeps PCP/DEI of popped tag i (counted from the outermost)
+ * when it replaces one at the same depth and the config does not set pcp.
+ */
+static void
+fill_dir(struct qgw_dp_dir *d, const struct qgw_stack_cfg *in, const struct qgw_stack_cfg *out,
+	 unsigned int out_port, uint32_t slot)
+{
+	uint8_t tags[8], keep[8] = {0};
+
+	encode_stack(out, tags);
+	for (unsigned int i = 0; i < out->nb_tags && i < in->nb_tags; i++)
+		if (out->tag[i].pcp < 0)
+			keep[4 * i + 2] = 0xf0;
+	memcpy(&d->tags, tags, 8);
+	memcpy(&d->keep, keep, 8);
+	d->slot = slot;
+	d->pop = 4 * in->nb_tags;
+	d->push = 4 * out->nb_tags;
+	d->out = out_port;
+}
+
+static uint64_t
+l2_key(const struct qgw_stack_cfg *s)
+{
+	struct qgw_stack_cfg t = *s;
+	uint8_t b[8];
+	uint64_t k;
+
+	t.tag[0].pcp = t.tag[1].pcp = -1;
+	encode_stack(&t, b);
+	memcpy(&k, b, 8);
+	return k & qgw_l2_key_mask();
+}
+
+static unsigned int
+count_tpids(const struct qgw_config *cfg, unsigned int p, uint16_t tpids[QGW_MAX_TPIDS])
+{
+	unsigned int nb = 0;
+
+	for (uint32_t f = 0; f < cfg->nb_flows; f++) {
+		const struct qgw_stack_cfg *s = &cfg->flows[f].stack[p];
+
+		for (unsigned int t = 0; t < s->nb_tags; t++) {
+			unsigned int k;
+
+			for (k = 0; k < nb && tpids[k] != s->tag[t].tpid; k++)
+				;
+			if (k == nb && nb < QGW_MAX_TPIDS)
+				tpids[nb++] = s->tag[t].tpid;
+		}
+	}
+	return nb;
+}
+
+static int
+build_port(struct qgw_table *t, const struct qgw_config *cfg, const uint32_t *slots,
+	   unsigned int p, int socket)
+{
+	struct qgw_port_table *pt = &t->port[p];
+	uint16_t tpids[QGW_MAX_TPIDS];
+	unsigned int nb_tpids = count_tpids(cfg, p, tpids), nb_l2 = 0, l2_size = 0, bits = 0;
+
+	for (unsigned int i = 0; i < RTE_DIM(standard_tpids); i++)
+		pt->tpid[standard_tpids[i]] = QGW_TPID_OTHER;
+	for (unsigned int i = 0; i < nb_tpids; i++)
+		pt->tpid[tpids[i]] = i + 1;
+
+	for (uint32_t f = 0; f < cfg->nb_flows; f++)
+		nb_l2 += cfg->flows[f].stack[p].nb_tags == 2;
+	if (nb_l2 > 0) {
+		for (bits = 1; (1u << bits) < 2 * nb_l2; bits++)
+			;
+		l2_size = 1u << bits;
+	}
+
+	pt->dir = rte_zmalloc_socket("qgw_dir", (cfg->nb_flows + 1) * sizeof(*pt->dir),
+				     RTE_CACHE_LINE_SIZE, socket);
+	pt->l1 = rte_zmalloc_socket("qgw_l1", (nb_tpids + 1) * QGW_VID_SPACE * sizeof(*pt->l1),
+				    RTE_CACHE_LINE_SIZE, socket);
+	if (l2_size)
+		pt->l2 = rte_zmalloc_socket("qgw_l2", l2_size * sizeof(*pt->l2),
+					    RTE_CACHE_LINE_SIZE, socket);
+	if (pt->dir == NULL || pt->l1 == NULL || (l2_size && pt->l2 == NULL))
+		return -ENOMEM;
+	pt->l2_mask = l2_size ? l2_size - 1 : 0;
+	pt->l2_shift = 64 - bits;
+
+	for (uint32_t f = 0; f < cfg->nb_flows; f++) {
+		const struct qgw_stack_cfg *s = &cfg->flows[f].stack[p];
+		unsigned int o = 1 - p, ti = 0;
+		struct qgw_l1 *e = NULL;
+
+		fill_dir(&pt->dir[f], s, &cfg->flows[f].stack[o], o, slots ? slots[f] : f);
+		if (s->nb_tags == 0) {
+			pt->any = f + 1;
+			continue;
+		}
+		while (tpids[ti] != s->tag[0].tpid)
+			ti++;
+		e = &pt->l1[ti * QGW_VID_SPACE + s->tag[0].vid];
+		if (s->nb_tags == 1) {
+			e->flow = f + 1;
+		} else {
+			uint64_t key = l2_key(s);
+			uint32_t h = qgw_l2_hash(key, pt->l2_shift);
+
+			while (pt->l2[h].key != 0)
+				h = (h + 1) & pt->l2_mask;
+			pt->l2[h].key = key;
+			pt->l2[h].flow = f + 1;
+			e->l2 = 1;
+		}
+	}
+	return 0;
+}
+
+struct qgw_table *
+qgw_table_build(const struct qgw_config *cfg, const uint32_t *slots, uint64_t generation,
+		int socket)
+{
+	struct qgw_table *t;
+	int ret;
+
+	t = rte_zmalloc_socket("qgw_table", sizeof(*t), RTE_CACHE_LINE_SIZE, socket);
+	if (t == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->generation = generation;
+	t->nb_flows = cfg->nb_flows;
+	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
+		ret = build_port(t, cfg, slots, p, socket);
+		if (ret < 0) {
+			qgw_table_free(t);
+			errno = -ret;
+			return NULL;
+		}
+	}
+	return t;
+}
+
+void
+qgw_table_free(struct qgw_table *t)
+{
+	if (t == NULL)
+		return;
+	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
+		rte_free(t->port[p].dir);
+		rte_free(t->port[p].l1);
+		rte_free(t->port[p].l2);
+	}
+	rte_free(t);
+}

@@ -1,0 +1,91 @@
+/*
+ * The data plane: classify a burst of frames against the flow table, rewrite
+ * their outer tag stacks, and run the poll-mode worker loop.
+ *
+ * Nothing here allocates, locks, makes a system call or reads config: the
+ * workers read an immutable qgw_table published by the control plane and
+ * bump their own counters.
+ */
+#ifndef QGW_DATAPATH_H
+#define QGW_DATAPATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include "qgw_counters.h"
+#include "qgw_table.h"
+
+#define QGW_BURST 32
+#define QGW_MIN_FRAME 60 /**< egress frames are padded to this (Ethernet minimum, no FCS) */
+
+/** Frames of one burst ready to leave by the egress port. */
+struct qgw_dp_out {
+	uint16_t nb;			  /**< frames in pkts[] */
+	uint64_t bytes;			  /**< their total length */
+	uint32_t slot[QGW_BURST];	  /**< counter slot of each frame */
+	struct rte_mbuf *pkts[QGW_BURST];
+};
+
+/**
+ * Classify and rewrite one burst received on one port.
+ *
+ * Frames that match a flow get their outer tags rewritten and are placed in
+ * out->pkts[] in arrival order, ready for the egress port; every other frame
+ * is counted under its drop reason and freed.
+ *
+ * @param t
+ *   The flow table.
+ * @param in
+ *   Ingress port index (0 or 1); the egress port is the other one.
+ * @param pkts
+ *   The received frames.
+ * @param nb
+ *   How many, at most QGW_BURST.
+ * @param out
+ *   Receives the frames to send.
+ * @param c
+ *   The calling worker's counters.
+ */
+void qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts,
+		  uint16_t nb, struct qgw_dp_out *out, struct qgw_worker_counters *c);
+
+/**
+ * Account for a transmit of out->pkts[]: the driver took the first `sent`;
+ * the rest are counted as tx_full drops (on the ingress port and the flow)
+ * and freed.
+ *
+ * @param in
+ *   Ingress port index of the frames.
+ */
+void qgw_dp_tx_done(unsigned int in, const struct qgw_dp_out *out, uint16_t sent,
+		    struct qgw_worker_counters *c);
+
+/** Everything a worker needs; owned by the control plane. */
+struct qgw_worker {
+	unsigned int lcore_id;
+	unsigned int index;	/**< worker number, also its RCU thread id */
+	uint16_t queue;		/**< RX/TX queue on both ports */
+	uint16_t port_id[QGW_NB_PORTS];
+	/* Written by the control plane (release), read by the worker (acquire). */
+	struct qgw_table *const *table;
+	struct rte_rcu_qsbr *rcu;
+	/* Written by the control plane, read by the worker (relaxed). */
+	const volatile bool *quit;
+	/* Written by this worker only; read by the control plane / stats readers. */
+	struct qgw_worker_counters *counters;
+};
+
+/**
+ * Worker main loop, for rte_eal_remote_launch(). Runs until *quit is set.
+ *
+ * @param arg
+ *   A struct qgw_worker.
+ * @return
+ *   0.
+ */
+int qgw_worker_main(void *arg);
+
+#endif /* QGW_DATAPATH_H */

@@ -1,0 +1,105 @@
+/*
+ * The flow table: the one structure the data path reads.
+ *
+ * The control plane builds it from a validated config (lib/control/table.c),
+ * publishes it with one pointer store and never changes it afterwards; the
+ * workers only read it. Everything a frame needs is precomputed here: per
+ * ingress port, a TPID map, a direct array indexed by (TPID, VID) for the
+ * outermost tag, a small open-addressing hash for two-tag stacks, and per
+ * flow the egress tag bytes in wire order with pop/push byte counts.
+ */
+#ifndef QGW_TABLE_H
+#define QGW_TABLE_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "qgw_config.h"
+
+#define QGW_VID_SPACE 4096
+
+/* Values of qgw_port_table.tpid[] other than a TPID index + 1. */
+#define QGW_TPID_NONE 0	     /**< not a tag: an EtherType of a payload */
+#define QGW_TPID_OTHER 0xff  /**< a tag TPID that no flow of this port uses */
+
+/** What to do with a frame of one flow received on one port. */
+struct qgw_dp_dir {
+	uint64_t tags;	/**< egress tag bytes, wire order; the first `push` bytes count */
+	uint64_t keep;	/**< bits of the popped tags' bytes copied into `tags` (PCP/DEI) */
+	uint32_t slot;	/**< flow counter slot */
+	uint8_t pop;	/**< bytes of tags popped: 0, 4 or 8 */
+	uint8_t push;	/**< bytes of tags pushed: 0, 4 or 8 */
+	uint8_t out;	/**< egress port index */
+	uint8_t reserved;
+};
+
+/** Direct-array entry for one outermost (TPID, VID). */
+struct qgw_l1 {
+	uint16_t flow; /**< index + 1 of the one-tag flow, 0: none */
+	uint16_t l2;   /**< nonzero: some two-tag flow starts with this tag */
+};
+
+/** Two-tag hash slot; key 0 marks an empty slot (a TPID is never 0). */
+struct qgw_l2 {
+	uint64_t key; /**< the 8 tag bytes, wire order, PCP/DEI bits cleared */
+	uint32_t flow; /**< index + 1 */
+	uint32_t reserved;
+};
+
+/** Lookup structures for frames received on one port. */
+struct qgw_port_table {
+	uint8_t tpid[65536];   /**< EtherType -> TPID index + 1, QGW_TPID_NONE/OTHER */
+	struct qgw_l1 *l1;     /**< [TPID index][VID] */
+	struct qgw_l2 *l2;     /**< l2_mask + 1 slots, NULL without two-tag flows */
+	uint32_t l2_mask;
+	uint32_t l2_shift;     /**< 64 - log2(l2_mask + 1) */
+	uint16_t any;	       /**< index + 1 of the untagged (catch-all) flow, 0: none */
+	struct qgw_dp_dir *dir; /**< per flow, indexed by flow index */
+};
+
+struct qgw_table {
+	uint64_t generation; /**< config generation this table was built from */
+	uint32_t nb_flows;
+	struct qgw_port_table port[QGW_NB_PORTS];
+};
+
+/** Mask that clears PCP/DEI in the 8 tag bytes of a two-tag key, wire order. */
+static inline uint64_t
+qgw_l2_key_mask(void)
+{
+	const uint8_t m[8] = {0xff, 0xff, 0x0f, 0xff, 0xff, 0xff, 0x0f, 0xff};
+	uint64_t v;
+
+	__builtin_memcpy(&v, m, sizeof(v));
+	return v;
+}
+
+static inline uint32_t
+qgw_l2_hash(uint64_t key, uint32_t shift)
+{
+	return (uint32_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> shift);
+}
+
+/**
+ * Build a table from a validated config.
+ *
+ * @param cfg
+ *   A config returned by qgw_config_load_*().
+ * @param slots
+ *   Counter slot of each flow (cfg->nb_flows entries), or NULL for the
+ *   flow index.
+ * @param generation
+ *   Stored in the table.
+ * @param socket
+ *   NUMA socket of the memory (SOCKET_ID_ANY for any).
+ * @return
+ *   The table, or NULL with errno set.
+ */
+struct qgw_table *qgw_table_build(const struct qgw_config *cfg, const uint32_t *slots,
+				  uint64_t generation, int socket);
+
+/** Free a table; NULL is accepted. */
+void qgw_table_free(struct qgw_table *t);
+
+#endif /* QGW_TABLE_H */

@@ -1,0 +1,211 @@
+/*
+ * Per-burst classification and tag-stack rewrite.
+ *
+ * One frame: find the flow by the outermost tags (two-tag hash, then the
+ * direct (TPID, VID) array, then the port's untagged catch-all), pop its
+ * `pop` bytes of tags and push the precomputed `push` bytes, keeping PCP/DEI
+ * where the table says so. When pop == push the tags are overwritten in
+ * place; otherwise the 12 MAC bytes move by the difference.
+ */
+#include "qgw_datapath.h"
+
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_prefetch.h>
+
+#define ETH_ADDRS 12 /* destination + source MAC */
+#define ETH_HDR 14
+#define TAG 4
+/* A frame at least this long cannot end inside one of its first three tags. */
+#define SHORT_FRAME (ETH_HDR + 3 * TAG)
+/* Bytes of the frame that classification reads: MACs, two tags, EtherType. */
+#define PARSE_LEN (ETH_HDR + 2 * TAG)
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Slow path for frames too short to hold three tags: find truncated tags. */
+static unsigned int
+check_short(const struct qgw_port_table *pt, const uint8_t *p, uint32_t len)
+{
+	for (uint32_t off = ETH_ADDRS; off + 2 <= len; off += TAG) {
+		if (pt->tpid[rd16(p + off)] == QGW_TPID_NONE)
+			break;
+		if (len < off + 2 + TAG)
+			return QGW_DROP_BAD_TAG;
+	}
+	return QGW_DROP__MAX;
+}
+
+static inline const struct qgw_dp_dir *
+classify(const struct qgw_port_table *pt, const struct rte_mbuf *m, unsigned int *reason)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = m->pkt_len;
+	uint32_t flow = 0;
+	uint8_t t0;
+
+	if (unlikely(m->data_len < PARSE_LEN && m->data_len < len)) {
+		*reason = len < ETH_HDR ? QGW_DROP_RUNT : QGW_DROP_UNPARSABLE;
+		return NULL;
+	}
+	if (unlikely(len < SHORT_FRAME)) {
+		if (len < ETH_HDR) {
+			*reason = QGW_DROP_RUNT;
+			return NULL;
+		}
+		*reason = check_short(pt, p, len);
+		if (*reason != QGW_DROP__MAX)
+			return NULL;
+	}
+
+	t0 = pt->tpid[rd16(p + ETH_ADDRS)];
+	if (t0 != QGW_TPID_NONE && t0 != QGW_TPID_OTHER) {
+		uint32_t vid = rd16(p + ETH_HDR) & 0x0fff;
+		struct qgw_l1 e = pt->l1[(t0 - 1) * QGW_VID_SPACE + vid];
+
+		if (e.l2 && len >= PARSE_LEN) {
+			uint64_t key;
+			uint32_t h;
+
+			memcpy(&key, p + ETH_ADDRS, sizeof(key));
+			key &= qgw_l2_key_mask();
+			for (h = qgw_l2_hash(key, pt->l2_shift); pt->l2[h].key != 0;
+			     h = (h + 1) & pt->l2_mask) {
+				if (pt->l2[h].key == key) {
+					flow = pt->l2[h].flow;
+					break;
+				}
+			}
+		}
+		if (flow == 0)
+			flow = e.flow;
+	}
+	if (flow == 0)
+		flow = pt->any;
+	if (unlikely(flow == 0)) {
+		*reason = QGW_DROP_NO_FLOW;
+		return NULL;
+	}
+	return &pt->dir[flow - 1];
+}
+
+/* Replace d->pop bytes of tags with d->push bytes; 0 or a drop reason. */
+static inline unsigned int
+rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint64_t popped = 0, tags;
+
+	if (d->pop == 8)
+		memcpy(&popped, p + ETH_ADDRS, 8);
+	else if (d->pop == 4)
+		memcpy(&popped, p + ETH_ADDRS, 4);
+	tags = (d->tags & ~d->keep) | (popped & d->keep);
+
+	if (d->push > d->pop) {
+		unsigned int delta = d->push - d->pop;
+		uint8_t *q = (uint8_t *)rte_pktmbuf_prepend(m, delta);
+
+		if (unlikely(q == NULL))
+			return QGW_DROP_NO_HEADROOM;
+		memmove(q, q + delta, ETH_ADDRS);
+		p = q;
+	} else if (d->push < d->pop) {
+		unsigned int delta = d->pop - d->push;
+
+		memmove(p + delta, p, ETH_ADDRS);
+		p = (uint8_t *)rte_pktmbuf_adj(m, delta);
+	}
+	if (d->push == 8)
+		memcpy(p + ETH_ADDRS, &tags, 8);
+	else if (d->push == 4)
+		memcpy(p + ETH_ADDRS, &tags, 4);
+
+	if (unlikely(m->pkt_len < QGW_MIN_FRAME)) {
+		uint16_t pad = QGW_MIN_FRAME - m->pkt_len;
+		char *tail = rte_pktmbuf_append(m, pad);
+
+		if (tail != NULL)
+			memset(tail, 0, pad);
+	}
+	return 0;
+}
+
+void
+qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts, uint16_t nb,
+	     struct qgw_dp_out *out, struct qgw_worker_counters *c)
+{
+	const struct qgw_port_table *pt = &t->port[in];
+	struct qgw_port_counters *pc = &c->port[in];
+	struct rte_mbuf *drops[QGW_BURST];
+	uint64_t rx_bytes = 0, tx_bytes = 0;
+	uint16_t nb_out = 0, nb_drop = 0;
+
+	for (uint16_t i = 0; i < nb && i < 2; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+
+	for (uint16_t i = 0; i < nb; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct qgw_dp_dir *d;
+		struct qgw_flow_counters *fc;
+		unsigned int reason;
+		uint32_t len = m->pkt_len;
+
+		if (i + 2 < nb)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void *));
+		rx_bytes += len;
+
+		d = classify(pt, m, &reason);
+		if (unlikely(d == NULL)) {
+			pc->drop[reason]++;
+			drops[nb_drop++] = m;
+			continue;
+		}
+		fc = &c->flow[d->slot][in];
+		fc->pkts++;
+		fc->bytes += len;
+		if (len > fc->max_len)
+			fc->max_len = len;
+
+		reason = rewrite(d, m);
+		if (unlikely(reason != 0)) {
+			pc->drop[reason]++;
+			fc->drop[reason]++;
+			drops[nb_drop++] = m;
+			continue;
+		}
+		tx_bytes += m->pkt_len;
+		out->slot[nb_out] = d->slot;
+		out->pkts[nb_out++] = m;
+	}
+
+	out->nb = nb_out;
+	out->bytes = tx_bytes;
+	pc->rx_pkts += nb;
+	pc->rx_bytes += rx_bytes;
+	if (nb_drop)
+		rte_pktmbuf_free_bulk(drops, nb_drop);
+}
+
+void
+qgw_dp_tx_done(unsigned int in, const struct qgw_dp_out *out, uint16_t sent,
+	       struct qgw_worker_counters *c)
+{
+	struct qgw_port_counters *egress = &c->port[1 - in];
+	uint64_t bytes = out->bytes;
+
+	for (uint16_t i = sent; i < out->nb; i++) {
+		c->port[in].drop[QGW_DROP_TX_FULL]++;
+		c->flow[out->slot[i]][in].drop[QGW_DROP_TX_FULL]++;
+		bytes -= out->pkts[i]->pkt_len;
+	}
+	if (sent < out->nb)
+		rte_pktmbuf_free_bulk((struct rte_mbuf **)out->pkts + sent, out->nb - sent);
+	egress->tx_pkts += sent;
+	egress->tx_bytes += bytes;
+}

@@ -1,0 +1,48 @@
+/*
+ * Counter blocks kept by the workers.
+ *
+ * Each worker owns one struct qgw_worker_counters and is its only writer:
+ * plain 64-bit stores, no atomics per packet, cache-line aligned so workers
+ * never share a line. Readers (the exit summary, the stats segment) sum the
+ * blocks of all workers. Accounting per ingress port:
+ *   rx_pkts = frames forwarded out of the other port + sum(drop[])
+ * and per flow and ingress port:
+ *   pkts = forwarded + sum(drop[]).
+ */
+#ifndef QGW_COUNTERS_H
+#define QGW_COUNTERS_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "qgw_config.h"
+#include "qgw_drop.h"
+
+/** One port, as seen by one worker. */
+struct qgw_port_counters {
+	uint64_t rx_pkts;  /**< frames received on the port */
+	uint64_t rx_bytes;
+	uint64_t tx_pkts;  /**< frames sent out of the port */
+	uint64_t tx_bytes;
+	uint64_t drop[QGW_DROP__MAX]; /**< frames received on the port and dropped */
+} __rte_cache_aligned;
+
+/** One flow in one direction (by ingress port), as seen by one worker. */
+struct qgw_flow_counters {
+	uint64_t pkts;	  /**< frames of the flow received on the ingress port */
+	uint64_t bytes;	  /**< their length on ingress, no FCS */
+	uint64_t max_len; /**< largest of them */
+	uint64_t drop[QGW_DROP__MAX];
+};
+
+struct qgw_worker_counters {
+	uint64_t busy_polls; /**< loop iterations that received at least one frame */
+	uint64_t idle_polls;
+	uint64_t busy_cycles; /**< TSC cycles spent in busy iterations */
+	uint64_t idle_cycles;
+	struct qgw_port_counters port[QGW_NB_PORTS];
+	struct qgw_flow_counters flow[QGW_MAX_FLOWS][QGW_NB_PORTS]; /**< [slot][ingress port] */
+} __rte_cache_aligned;
+
+#endif /* QGW_COUNTERS_H */

@@ -1,0 +1,6 @@
+/* Replaced by the real suite. */
+int
+main(void)
+{
+	return 1;
+}
