@@ -196,7 +196,8 @@ app_stop(struct app *a)
 		struct qgw_worker_counters *sum = rte_zmalloc("qgw_sum", sizeof(*sum), 0);
 
 		if (sum != NULL) {
-			qgw_counters_sum(sum, a->counters, a->nb_workers, a->cfg->nb_flows);
+			qgw_counters_sum(sum, (const struct qgw_worker_counters *const *)a->counters,
+					 a->nb_workers, a->cfg->nb_flows);
 			qgw_summary_print(stdout, a->cfg, sum,
 					  (double)(rte_rdtsc() - a->start_tsc) /
 						  (double)rte_get_tsc_hz());
@@ -262,7 +263,7 @@ main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
-		printf("qinqgw %s (DPDK %s)\n", QGW_VERSION, rte_version());
+		printf("qinqgw %s (%s)\n", QGW_VERSION, rte_version());
 		return EXIT_SUCCESS;
 	}
 	if (argc >= 2 && strcmp(argv[1], "--check-config") == 0) {

@@ -224,22 +224,24 @@ parse_tpid(struct walk *w, const char *path, const json_t *v, uint16_t *out)
 
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
-		char *end;
+		size_t n;
 
-		if (strncmp(s, "0x", 2) != 0 && strncmp(s, "0X", 2) != 0) {
+		/* strtoll() alone would take spaces, signs and a second "0x" */
+		if ((strncmp(s, "0x", 2) != 0 && strncmp(s, "0X", 2) != 0) ||
+		    (n = strlen(s + 2)) == 0 || n > 4 ||
+		    strspn(s + 2, "0123456789abcdefABCDEF") != n) {
 			err(w, path, "\"%s\" is not a hex string like \"0x88a8\"", s);
 			return false;
 		}
-		errno = 0;
-		x = strtoll(s + 2, &end, 16);
-		if (s[2] == '\0' || *end != '\0' || errno != 0 || strlen(s + 2) > 4) {
-			err(w, path, "\"%s\" is not a hex string like \"0x88a8\"", s);
-			return false;
-		}
+		x = strtoll(s + 2, NULL, 16);
 	} else if (json_is_integer(v)) {
 		x = json_integer_value(v);
 	} else {
 		err(w, path, "expected a hex string or an integer, got %s", type_name(v));
+		return false;
+	}
+	if (x < 0) {
+		err(w, path, "%lld is not an EtherType (range 0x0600..0xffff)", x);
 		return false;
 	}
 	if (x < 0x0600 || x > 0xffff) {
@@ -368,10 +370,11 @@ parse_port(struct walk *w, const char *path, const char *name, const json_t *v,
 	const json_t *x;
 	long long n;
 
+	/* Named even when its value is wrong: the flows refer to it by name. */
+	snprintf(port->name, sizeof(port->name), "%s", name);
 	if (!expect_type(w, path, v, JSON_OBJECT, "a port object like {\"device\": \"0000:3b:00.0\"}"))
 		return;
 	check_keys(w, path, v, keys, NULL, NULL);
-	snprintf(port->name, sizeof(port->name), "%s", name);
 
 	path_key(p, path, "device");
 	x = json_object_get(v, "device");
@@ -470,8 +473,9 @@ parse_flows(struct walk *w, const json_t *v)
 		path_index(path, "/flows", i);
 		if (!expect_type(w, path, f, JSON_OBJECT, "a flow object"))
 			continue;
-		check_keys(w, path, f, keys, w->nb_ports > 0 ? w->cfg->port[0].name : NULL,
-			   w->nb_ports > 1 ? w->cfg->port[1].name : NULL);
+		/* Without two valid ports, which keys are port names is unknown. */
+		if (w->ports_ok)
+			check_keys(w, path, f, keys, w->cfg->port[0].name, w->cfg->port[1].name);
 
 		path_key(p, path, "name");
 		x = json_object_get(f, "name");
