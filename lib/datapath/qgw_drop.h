@@ -12,7 +12,7 @@
 #define QGW_DROP_REASONS(_)                                                                        \
 	_(NO_FLOW, "no_flow", "no flow matches the frame's outer tag stack (default deny)")        \
 	_(RUNT, "runt", "frame shorter than an Ethernet header (14 bytes)")                        \
-	_(BAD_TAG, "bad_tag", "a tag header is truncated: a TPID with fewer than 4 bytes behind it") \
+	_(BAD_TAG, "bad_tag", "one of the first three tags is truncated: a TPID with fewer than 4 bytes behind it") \
 	_(UNPARSABLE, "unparsable", "the tag headers do not fit the first buffer segment")         \
 	_(NO_HEADROOM, "no_headroom", "no room in the buffer to push the egress tags")             \
 	_(TX_FULL, "tx_full", "the egress queue was full")
