@@ -30,8 +30,10 @@
 #include "qgw_datapath.h"
 #include "qgw_log.h"
 #include "qgw_port.h"
+#include "qgw_shm.h"
 #include "qgw_summary.h"
 #include "qgw_table.h"
+#include "qgw_telemetry.h"
 
 #define EXIT_USAGE 2
 
@@ -49,7 +51,8 @@ usage(FILE *f, const char *prog)
 {
 	fprintf(f,
 		"Usage:\n"
-		"  %s [EAL options] -- --config FILE   run the gateway\n"
+		"  %s [EAL options] -- --config FILE [--stats-name NAME] [--stats-group GROUP]\n"
+		"                                      run the gateway\n"
 		"  %s --check-config FILE              validate FILE and exit (no DPDK)\n"
 		"  %s --help | --version\n"
 		"\n"
@@ -59,9 +62,12 @@ usage(FILE *f, const char *prog)
 		"  %s -l 0-1 --no-huge -m 512 --vdev net_pcap0,rx_pcap=in0.pcap,tx_pcap=out0.pcap \\\n"
 		"     --vdev net_pcap1,rx_pcap=in1.pcap,tx_pcap=out1.pcap -- --config demo.json\n"
 		"\n"
+		"Counters are published in shared memory /dev/shm/NAME (default \"%s\",\n"
+		"mode 0640, group GROUP or the gateway's) for qinqgw-stats.\n"
+		"\n"
 		"Exit status: 0 normal stop (or valid config), 1 invalid config or start-up\n"
 		"failure, 2 bad command line.\n",
-		prog, prog, prog, prog);
+		prog, prog, prog, prog, QGW_SHM_DEFAULT_NAME);
 }
 
 /* Print every error of a config file; 0 if it is valid. */
@@ -93,6 +99,9 @@ report_config(const char *path, struct qgw_config **out)
 
 struct app {
 	struct qgw_config *cfg;
+	const char *stats_name;
+	const char *stats_group;
+	struct qgw_shm *shm;
 	uint16_t port_id[QGW_NB_PORTS];
 	bool port_started[QGW_NB_PORTS];
 	unsigned int nb_workers;
@@ -104,6 +113,26 @@ struct app {
 	uint64_t start_tsc;
 	bool launched; /* the workers ran: counters are complete */
 };
+
+/* Link state into the stats segment; logs every change. */
+static void
+update_links(struct app *a)
+{
+	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
+		struct qgw_shm_port *sp =
+			(struct qgw_shm_port *)((char *)a->shm->base + a->shm->hdr->ports_off) + p;
+		struct rte_eth_link link;
+
+		if (!a->port_started[p] || rte_eth_link_get_nowait(a->port_id[p], &link) < 0)
+			continue;
+		if (sp->link_up != link.link_status && a->shm->hdr->state == QGW_SHM_RUNNING)
+			QGW_LOG(WARNING, "port %s: link %s", a->cfg->port[p].name,
+				link.link_status ? "up" : "down");
+		qgw_shm_set_link(a->shm, p, link.link_status,
+				 link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed,
+				 link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX);
+	}
+}
 
 static int
 app_start(struct app *a)
@@ -119,6 +148,16 @@ app_start(struct app *a)
 			     "control plane)");
 		return -EINVAL;
 	}
+	/* Before the devices: a name held by a live gateway stops us here. */
+	a->shm = qgw_shm_create(a->stats_name, a->stats_group, a->nb_workers, msg, sizeof(msg));
+	if (a->shm == NULL) {
+		QGW_LOG(ERR, "%s", msg);
+		return -errno;
+	}
+	a->shm->hdr->tsc_hz = rte_get_tsc_hz();
+	if (qgw_telemetry_init(a->shm) < 0)
+		QGW_LOG(WARNING, "cannot register the /qinqgw telemetry commands");
+
 	ret = qgw_port_resolve(a->cfg, a->port_id, msg, sizeof(msg));
 	if (ret < 0) {
 		QGW_LOG(ERR, "%s", msg);
@@ -137,7 +176,7 @@ app_start(struct app *a)
 	sz = rte_rcu_qsbr_get_memsize(a->nb_workers);
 	a->rcu = rte_zmalloc("qgw_rcu", sz, RTE_CACHE_LINE_SIZE);
 	a->workers = rte_zmalloc("qgw_workers", a->nb_workers * sizeof(*a->workers), 0);
-	a->counters = rte_zmalloc("qgw_counters_v", a->nb_workers * sizeof(*a->counters), 0);
+	a->counters = rte_zmalloc("qgw_counters", a->nb_workers * sizeof(*a->counters), 0);
 	if (a->rcu == NULL || a->workers == NULL || a->counters == NULL)
 		return -ENOMEM;
 	rte_rcu_qsbr_init(a->rcu, a->nb_workers);
@@ -151,10 +190,11 @@ app_start(struct app *a)
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct qgw_worker *w = &a->workers[i];
 
-		a->counters[i] = rte_zmalloc_socket("qgw_counters", sizeof(**a->counters),
-						    RTE_CACHE_LINE_SIZE, rte_lcore_to_socket_id(lcore));
-		if (a->counters[i] == NULL)
-			return -ENOMEM;
+		struct qgw_shm_worker *sw = qgw_shm_worker(a->shm, i);
+
+		a->counters[i] = qgw_shm_counters(a->shm, i);
+		sw->lcore = lcore;
+		sw->socket = rte_lcore_to_socket_id(lcore);
 		w->lcore_id = lcore;
 		w->index = i;
 		w->queue = i;
@@ -163,8 +203,12 @@ app_start(struct app *a)
 		w->rcu = a->rcu;
 		w->quit = &quit;
 		w->counters = a->counters[i];
+		w->heartbeat = &sw->heartbeat;
 		i++;
 	}
+	qgw_shm_publish_config(a->shm, a->cfg, NULL, 1);
+	update_links(a);
+	qgw_shm_set_state(a->shm, QGW_SHM_RUNNING);
 	a->start_tsc = rte_rdtsc();
 	a->launched = true;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
@@ -205,8 +249,10 @@ app_stop(struct app *a)
 			rte_free(sum);
 		}
 	}
-	for (unsigned int i = 0; a->counters != NULL && i < a->nb_workers; i++)
-		rte_free(a->counters[i]);
+	if (a->shm != NULL) {
+		qgw_shm_set_state(a->shm, QGW_SHM_STOPPED);
+		qgw_shm_close(a->shm);
+	}
 	rte_free(a->counters);
 	rte_free(a->workers);
 	rte_free(a->rcu);
@@ -215,10 +261,12 @@ app_stop(struct app *a)
 
 /* Options after "--"; returns 0, or EXIT_USAGE after printing why. */
 static int
-parse_app_args(int argc, char **argv, const char **config)
+parse_app_args(int argc, char **argv, const char **config, struct app *a)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"stats-name", required_argument, NULL, 'n'},
+		{"stats-group", required_argument, NULL, 'g'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -230,6 +278,12 @@ parse_app_args(int argc, char **argv, const char **config)
 		switch (c) {
 		case 'c':
 			*config = optarg;
+			break;
+		case 'n':
+			a->stats_name = optarg;
+			break;
+		case 'g':
+			a->stats_group = optarg;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -282,7 +336,8 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	argv[sep] = argv[0];
-	ret = parse_app_args(argc - sep, argv + sep, &config);
+	a.stats_name = QGW_SHM_DEFAULT_NAME;
+	ret = parse_app_args(argc - sep, argv + sep, &config, &a);
 	if (ret != 0)
 		return ret;
 
@@ -303,10 +358,12 @@ main(int argc, char **argv)
 
 	ret = app_start(&a);
 	if (ret == 0) {
-		while (!quit) {
+		for (unsigned int tick = 1; !quit; tick++) {
 			struct timespec ts = {.tv_nsec = 50 * 1000 * 1000};
 
 			nanosleep(&ts, NULL);
+			if (tick % 20 == 0)
+				update_links(&a);
 		}
 		QGW_LOG(INFO, "stopping");
 	}

@@ -96,7 +96,7 @@ qgw_port_start(uint16_t port_id, const struct qgw_port_cfg *pc, uint16_t nb_queu
 			info.flow_type_rss_offloads;
 		if (conf.rx_adv_conf.rss_conf.rss_hf == 0) {
 			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
-			QGW_LOG(WARNING, "port %s: no RSS on %s; every frame lands on queue 0",
+			QGW_LOG(WARNING, "port %s: %s has no RSS; the device alone decides which queue a frame lands on",
 				pc->name, pc->device);
 		}
 	}

@@ -76,6 +76,7 @@ struct qgw_worker {
 	const volatile bool *quit;
 	/* Written by this worker only; read by the control plane / stats readers. */
 	struct qgw_worker_counters *counters;
+	uint64_t *heartbeat; /**< loop iterations / 256, relaxed stores */
 };
 
 /**

@@ -16,7 +16,7 @@ qgw_worker_main(void *arg)
 	struct rte_mbuf *pkts[QGW_BURST];
 	struct qgw_dp_out out;
 	uint64_t busy = 0, idle = 0, busy_cyc = 0, idle_cyc = 0;
-	uint64_t prev = rte_rdtsc();
+	uint64_t prev = rte_rdtsc(), beats = 0;
 
 	rte_rcu_qsbr_thread_register(w->rcu, w->index);
 	rte_rcu_qsbr_thread_online(w->rcu, w->index);
@@ -57,6 +57,7 @@ qgw_worker_main(void *arg)
 			c->busy_cycles += busy_cyc;
 			c->idle_cycles += idle_cyc;
 			busy = idle = busy_cyc = idle_cyc = 0;
+			__atomic_store_n(w->heartbeat, ++beats, __ATOMIC_RELAXED);
 		}
 	}
 	c->busy_polls += busy;

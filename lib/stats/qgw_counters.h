@@ -45,4 +45,23 @@ struct qgw_worker_counters {
 	struct qgw_flow_counters flow[QGW_MAX_FLOWS][QGW_NB_PORTS]; /**< [slot][ingress port] */
 } __rte_cache_aligned;
 
+/**
+ * Add up counter blocks; safe while their workers write them.
+ *
+ * @param sum
+ *   Receives the total (overwritten).
+ * @param blocks
+ *   One block per worker.
+ * @param nb
+ *   How many blocks.
+ * @param nb_slots
+ *   Flow slots to add up (the rest of sum->flow is left zero).
+ */
+void qgw_counters_sum(struct qgw_worker_counters *sum,
+		      const struct qgw_worker_counters *const *blocks, unsigned int nb,
+		      uint32_t nb_slots);
+
+/** Sum of a drop-reason array. */
+uint64_t qgw_drops_total(const uint64_t drop[QGW_DROP__MAX]);
+
 #endif /* QGW_COUNTERS_H */

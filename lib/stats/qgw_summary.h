@@ -1,6 +1,5 @@
 /*
- * Sums of the workers' counter blocks, and the human-readable counter report
- * the gateway prints when it stops.
+ * The human-readable counter report the gateway prints when it stops.
  */
 #ifndef QGW_SUMMARY_H
 #define QGW_SUMMARY_H
@@ -9,22 +8,6 @@
 
 #include "qgw_config.h"
 #include "qgw_counters.h"
-
-/**
- * Add up counter blocks.
- *
- * @param sum
- *   Receives the total (overwritten).
- * @param blocks
- *   One block per worker.
- * @param nb
- *   How many blocks.
- * @param nb_slots
- *   Flow slots to add up (the rest of sum->flow is left zero).
- */
-void qgw_counters_sum(struct qgw_worker_counters *sum,
-		      struct qgw_worker_counters *const *blocks, unsigned int nb,
-		      uint32_t nb_slots);
 
 /**
  * Print the counter report: ports, drops by port and reason, flows by

@@ -1,5 +1,5 @@
 /*
- * Counter sums and the exit report. The report is for people first, but its
+ * The exit report. The report is for people first, but its
  * lines are stable so scripts and the functional tests can read them:
  *   port <name> rx_pkts N rx_bytes N tx_pkts N tx_bytes N dropped N
  *   drop <port> <reason> N
@@ -10,52 +10,6 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
-
-void
-qgw_counters_sum(struct qgw_worker_counters *sum, struct qgw_worker_counters *const *blocks,
-		 unsigned int nb, uint32_t nb_slots)
-{
-	memset(sum, 0, sizeof(*sum));
-	for (unsigned int w = 0; w < nb; w++) {
-		const struct qgw_worker_counters *b = blocks[w];
-
-		sum->busy_polls += b->busy_polls;
-		sum->idle_polls += b->idle_polls;
-		sum->busy_cycles += b->busy_cycles;
-		sum->idle_cycles += b->idle_cycles;
-		for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
-			sum->port[p].rx_pkts += b->port[p].rx_pkts;
-			sum->port[p].rx_bytes += b->port[p].rx_bytes;
-			sum->port[p].tx_pkts += b->port[p].tx_pkts;
-			sum->port[p].tx_bytes += b->port[p].tx_bytes;
-			for (unsigned int r = 0; r < QGW_DROP__MAX; r++)
-				sum->port[p].drop[r] += b->port[p].drop[r];
-		}
-		for (uint32_t s = 0; s < nb_slots && s < QGW_MAX_FLOWS; s++) {
-			for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
-				struct qgw_flow_counters *d = &sum->flow[s][p];
-				const struct qgw_flow_counters *x = &b->flow[s][p];
-
-				d->pkts += x->pkts;
-				d->bytes += x->bytes;
-				if (x->max_len > d->max_len)
-					d->max_len = x->max_len;
-				for (unsigned int r = 0; r < QGW_DROP__MAX; r++)
-					d->drop[r] += x->drop[r];
-			}
-		}
-	}
-}
-
-static uint64_t
-total_drops(const uint64_t drop[QGW_DROP__MAX])
-{
-	uint64_t n = 0;
-
-	for (unsigned int r = 0; r < QGW_DROP__MAX; r++)
-		n += drop[r];
-	return n;
-}
 
 void
 qgw_summary_print(FILE *f, const struct qgw_config *cfg, const struct qgw_worker_counters *sum,
@@ -73,7 +27,7 @@ qgw_summary_print(FILE *f, const struct qgw_config *cfg, const struct qgw_worker
 			"port %-12s rx_pkts %" PRIu64 " rx_bytes %" PRIu64 " tx_pkts %" PRIu64
 			" tx_bytes %" PRIu64 " dropped %" PRIu64 "\n",
 			cfg->port[p].name, pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes,
-			total_drops(pc->drop));
+			qgw_drops_total(pc->drop));
 	}
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
 		for (unsigned int r = 0; r < QGW_DROP__MAX; r++) {
@@ -97,7 +51,7 @@ qgw_summary_print(FILE *f, const struct qgw_config *cfg, const struct qgw_worker
 				"flow %-20s %-16s pkts %" PRIu64 " bytes %" PRIu64
 				" max_len %" PRIu64 " dropped %" PRIu64 "\n",
 				cfg->flows[i].name, dir, fc->pkts, fc->bytes, fc->max_len,
-				total_drops(fc->drop));
+				qgw_drops_total(fc->drop));
 		}
 	}
 }

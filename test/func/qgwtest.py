@@ -375,6 +375,7 @@ class RunResult:
         self.seconds = 0.0
         self.workdir = None
         self.ipackets = None     # last telemetry ipackets per port
+        self.stats_name = None   # the gateway's --stats-name
 
     def ok(self):
         return self.error is None
@@ -384,7 +385,8 @@ _run_counter = [0]
 
 
 def run_gateway(qinqgw, config, inputs, workdir=None, timeout=60.0, lcores="0-1",
-                extra_eal=(), devices=("net_pcap0", "net_pcap1")):
+                extra_eal=(), devices=("net_pcap0", "net_pcap1"), while_running=None,
+                keep_stats=False, extra_args=(), vdev_args=("", "")):
     """Run qinqgw on two net_pcap vdevs until it has received every input frame.
 
     Files (config.json, in/out pcaps, command, stdout, stderr) go to
@@ -394,6 +396,12 @@ def run_gateway(qinqgw, config, inputs, workdir=None, timeout=60.0, lcores="0-1"
     @param config   the config as a dict (written as JSON); its two ports must
                     use `devices`
     @param inputs   [frames for port 0, frames for port 1] (bytes each)
+    @param while_running  called as while_running(res) once every input frame
+                    was received, before the gateway is stopped; res.stats_name
+                    is the gateway's stats segment
+    @param keep_stats  leave /dev/shm/<stats_name> in place after the run
+    @param extra_args  more gateway options after "--"
+    @param vdev_args   extra devargs per port (",..." strings)
     @return a RunResult; result.error says why it is unusable (start-up
             failure, timeout, nonzero exit, unreadable output).
     """
@@ -405,6 +413,7 @@ def run_gateway(qinqgw, config, inputs, workdir=None, timeout=60.0, lcores="0-1"
     _run_counter[0] += 1
     prefix = "qgwf_%d_%d" % (os.getpid(), _run_counter[0])
     rundir = os.path.join("/var/run/dpdk", prefix)
+    res.stats_name = prefix
     cfg_path = os.path.join(workdir, "config.json")
     with open(cfg_path, "w") as f:
         json.dump(config, f, indent=1)
@@ -419,8 +428,9 @@ def run_gateway(qinqgw, config, inputs, workdir=None, timeout=60.0, lcores="0-1"
            "--file-prefix", prefix, "--log-level=pmd.net.pcap:warning"]
     cmd += list(extra_eal)
     for p in range(2):
-        cmd += ["--vdev", "%s,rx_pcap=%s,tx_pcap=%s" % (devices[p], ins[p], outs[p])]
-    cmd += ["--", "--config", cfg_path]
+        cmd += ["--vdev", "%s,rx_pcap=%s,tx_pcap=%s%s" % (devices[p], ins[p], outs[p],
+                                                          vdev_args[p])]
+    cmd += ["--", "--config", cfg_path, "--stats-name", res.stats_name] + list(extra_args)
     with open(os.path.join(workdir, "command"), "w") as f:
         f.write(" ".join(cmd) + "\n")
 
@@ -466,6 +476,8 @@ def run_gateway(qinqgw, config, inputs, workdir=None, timeout=60.0, lcores="0-1"
             if res.ipackets == want:
                 break
             time.sleep(0.02)
+        if while_running is not None:
+            while_running(res)
     except GatewayError as e:
         res.error = str(e)
     finally:
@@ -489,6 +501,8 @@ def run_gateway(qinqgw, config, inputs, workdir=None, timeout=60.0, lcores="0-1"
         err_f.close()
         if os.path.isdir(rundir) and os.path.basename(rundir).startswith("qgwf_"):
             shutil.rmtree(rundir, ignore_errors=True)
+        if not keep_stats and os.path.exists("/dev/shm/" + res.stats_name):
+            os.unlink("/dev/shm/" + res.stats_name)
 
     if res.error is None and res.rc != 0:
         res.error = "qinqgw exited with %d after SIGINT" % res.rc
