@@ -9,11 +9,12 @@ cd "$top"
 
 # Build: compiler, meson, DPDK 22.11 (with the net_pcap/ring/null/tap PMDs),
 # jansson, libnuma, CUnit. Tests and demo: scapy (crafted frames, Debian's
-# python3), tcpdump (shows frames), iproute2/procps (namespaces, sysctl).
+# python3), tcpdump (shows frames), iproute2/procps (namespaces, sysctl),
+# prometheus (promtool checks the --prometheus output).
 packages=(
 	gcc pkg-config meson ninja-build
 	dpdk dpdk-dev libdpdk-dev libjansson-dev libnuma-dev libcunit1-dev libpcap-dev
-	python3 python3-scapy tcpdump iproute2 procps
+	python3 python3-scapy tcpdump iproute2 procps prometheus
 )
 
 missing=()

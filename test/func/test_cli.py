@@ -302,8 +302,10 @@ def case_gateway_unknown_device(cli):
     doc = copy.deepcopy(NULL_CONFIG)
     doc["ports"]["ccx"]["device"] = "net_pcap7"
     path = cli.write("gw-nodev.json", doc)
-    p = cli.run(cli.eal() + ["--", "--config", path], timeout=120)
+    p = cli.run(cli.eal() + ["--", "--config", path, "--stats-name", cli.prefix], timeout=120)
     cli.remove_runtime_dirs()
+    if os.path.exists("/dev/shm/" + cli.prefix):
+        os.unlink("/dev/shm/" + cli.prefix)
     expect_exit(p, 1)
     out = p.stdout + p.stderr
     msgs = [l for l in out.splitlines() if "net_pcap7" in l]
