@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include <rte_common.h>
+
 #define PATH_MAX_LEN 512
 
 struct walk {
@@ -25,6 +27,7 @@ struct walk {
 	struct qgw_config *cfg;
 	unsigned int nb_ports; /* valid port names found, at most QGW_NB_PORTS */
 	bool ports_ok;	       /* exactly two ports were declared */
+	bool ports_clean;      /* ... and /ports had no error at all */
 };
 
 void
@@ -439,10 +442,101 @@ parse_ports(struct walk *w, const json_t *v)
 	}
 }
 
+/*
+ * MTU, oversize handling and MSS clamping of one flow whose stacks are valid.
+ * The L2 overhead on a port is the Ethernet header, the flow's stack there
+ * and the customer's tags inside it; mtu plus that must fit the port's
+ * max_frame, for both ports, since each is the egress of one direction.
+ */
+static void
+parse_flow_mtu(struct walk *w, const char *path, const json_t *f, struct qgw_flow_cfg *fc)
+{
+	char p[PATH_MAX_LEN];
+	uint32_t fit = UINT32_MAX;
+	unsigned int fit_port = 0;
+	const json_t *x;
+	long long n;
+
+	fc->customer_tags = QGW_CUSTOMER_TAGS_DEFAULT;
+	path_key(p, path, "customer_tags");
+	x = json_object_get(f, "customer_tags");
+	if (x != NULL && get_int(w, p, x, 0, QGW_CUSTOMER_TAGS_MAX, &n))
+		fc->customer_tags = (uint8_t)n;
+
+	for (unsigned int pi = 0; pi < QGW_NB_PORTS; pi++) {
+		uint32_t over = 14 + 4 * (fc->stack[pi].nb_tags + fc->customer_tags);
+		uint32_t room = w->cfg->port[pi].max_frame > over ? w->cfg->port[pi].max_frame - over : 0;
+
+		if (room < fit) {
+			fit = room;
+			fit_port = pi;
+		}
+	}
+
+	path_key(p, path, "mtu");
+	x = json_object_get(f, "mtu");
+	if (x == NULL) {
+		if (fit < QGW_MTU_MIN)
+			err(w, path,
+			    "%s max_frame %u leaves %u bytes for the L3 packet, at least %d are "
+			    "needed",
+			    w->cfg->port[fit_port].name, w->cfg->port[fit_port].max_frame, fit,
+			    QGW_MTU_MIN);
+		fc->mtu = fit;
+	} else if (get_int(w, p, x, QGW_MTU_MIN, QGW_MAX_FRAME_MAX, &n)) {
+		fc->mtu = (uint32_t)n;
+		for (unsigned int pi = 0; pi < QGW_NB_PORTS; pi++) {
+			uint32_t over = 14 + 4 * (fc->stack[pi].nb_tags + fc->customer_tags);
+
+			if (fc->mtu + over > w->cfg->port[pi].max_frame)
+				err(w, path, "mtu %u + %u bytes of headers = %u > %s max_frame %u",
+				    fc->mtu, over, fc->mtu + over, w->cfg->port[pi].name,
+				    w->cfg->port[pi].max_frame);
+		}
+	}
+
+	fc->oversize_icmp = 1;
+	path_key(p, path, "oversize");
+	x = json_object_get(f, "oversize");
+	if (x != NULL && expect_type(w, p, x, JSON_STRING, "\"drop\" or \"icmp\"")) {
+		if (strcmp(json_string_value(x), "drop") == 0)
+			fc->oversize_icmp = 0;
+		else if (strcmp(json_string_value(x), "icmp") != 0)
+			err(w, p, "\"%s\" is not \"drop\" or \"icmp\"", json_string_value(x));
+	}
+
+	fc->mss4 = fc->mtu > 40 + QGW_MSS_MIN ? (uint16_t)RTE_MIN(fc->mtu - 40, (uint32_t)QGW_MSS_MAX) : 0;
+	fc->mss6 = fc->mtu > 60 + QGW_MSS_MIN ? (uint16_t)RTE_MIN(fc->mtu - 60, (uint32_t)QGW_MSS_MAX) : 0;
+	path_key(p, path, "mss_clamp");
+	x = json_object_get(f, "mss_clamp");
+	if (x != NULL) {
+		if (json_is_false(x)) {
+			fc->mss4 = fc->mss6 = 0;
+		} else if (json_is_integer(x)) {
+			if (get_int(w, p, x, QGW_MSS_MIN, QGW_MSS_MAX, &n))
+				fc->mss4 = fc->mss6 = (uint16_t)n;
+		} else if (!json_is_true(x)) {
+			err(w, p, "expected true, false or an MSS (integer), got %s", type_name(x));
+		}
+	}
+
+	fc->icmp_rate = QGW_ICMP_RATE_DEFAULT;
+	path_key(p, path, "icmp_rate");
+	x = json_object_get(f, "icmp_rate");
+	if (x != NULL && get_int(w, p, x, 0, 1000000, &n))
+		fc->icmp_rate = (uint32_t)n;
+	fc->icmp_burst = QGW_ICMP_BURST_DEFAULT;
+	path_key(p, path, "icmp_burst");
+	x = json_object_get(f, "icmp_burst");
+	if (x != NULL && get_int(w, p, x, 1, 1000000, &n))
+		fc->icmp_burst = (uint32_t)n;
+}
+
 static void
 parse_flows(struct walk *w, const json_t *v)
 {
-	static const char *const keys[] = {"name", NULL};
+	static const char *const keys[] = {"name",     "mtu",	    "oversize",	  "mss_clamp",
+					   "customer_tags", "icmp_rate", "icmp_burst", NULL};
 	json_t *names, *stacks[QGW_NB_PORTS];
 	size_t i;
 	json_t *f;
@@ -498,6 +592,8 @@ parse_flows(struct walk *w, const json_t *v)
 			snprintf(fc->name, sizeof(fc->name), "%s", n);
 		}
 
+		unsigned int stacks_ok = 0;
+
 		for (unsigned int pi = 0; pi < w->nb_ports; pi++) {
 			const char *pname = w->cfg->port[pi].name;
 			char key[128];
@@ -515,6 +611,7 @@ parse_flows(struct walk *w, const json_t *v)
 			}
 			if (!parse_stack(w, p, x, &fc->stack[pi]))
 				continue;
+			stacks_ok++;
 			stack_key(&fc->stack[pi], key, sizeof(key));
 			prev = json_object_get(stacks[pi], key);
 			if (prev != NULL) {
@@ -527,6 +624,9 @@ parse_flows(struct walk *w, const json_t *v)
 				json_object_set_new(stacks[pi], key, json_integer((json_int_t)i));
 			}
 		}
+		/* The MTU arithmetic needs both ports and both stacks. */
+		if (w->ports_clean && stacks_ok == QGW_NB_PORTS)
+			parse_flow_mtu(w, path, f, fc);
 	}
 
 	/* The data path indexes TPIDs per port in a small table. */
@@ -591,10 +691,14 @@ validate(json_t *root, struct qgw_errors *errs)
 	}
 
 	x = json_object_get(root, "ports");
-	if (x == NULL)
+	if (x == NULL) {
 		err(&w, "", "missing key \"ports\"");
-	else
+	} else {
+		size_t before = w.nb_errs;
+
 		parse_ports(&w, x);
+		w.ports_clean = w.ports_ok && w.nb_errs == before;
+	}
 
 	x = json_object_get(root, "flows");
 	if (x == NULL)

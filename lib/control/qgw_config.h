@@ -45,9 +45,24 @@ struct qgw_port_cfg {
 	uint32_t max_frame; /**< bytes, no FCS */
 };
 
+#define QGW_MTU_MIN 68
+#define QGW_CUSTOMER_TAGS_DEFAULT 1
+#define QGW_CUSTOMER_TAGS_MAX 2
+#define QGW_ICMP_RATE_DEFAULT 100 /**< ICMP errors a second, per flow direction and worker */
+#define QGW_ICMP_BURST_DEFAULT 10
+#define QGW_MSS_MIN 88
+#define QGW_MSS_MAX 65495
+
 struct qgw_flow_cfg {
 	char name[QGW_FLOW_NAME_MAX];
 	struct qgw_stack_cfg stack[QGW_NB_PORTS]; /**< indexed like qgw_config.port */
+	uint32_t mtu;		 /**< largest L3 packet, after all tags */
+	uint8_t customer_tags;	 /**< customer tags assumed inside the stack (MTU arithmetic) */
+	uint8_t oversize_icmp;	 /**< 1: answer oversize IP with ICMP/ICMPv6, 0: drop only */
+	uint16_t mss4;		 /**< TCP MSS clamp for IPv4, 0: off */
+	uint16_t mss6;		 /**< TCP MSS clamp for IPv6, 0: off */
+	uint32_t icmp_rate;	 /**< token bucket: ICMP errors a second (0: never send) */
+	uint32_t icmp_burst;	 /**< token bucket depth */
 };
 
 struct qgw_config {

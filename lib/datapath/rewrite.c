@@ -94,6 +94,35 @@ classify(const struct qgw_port_table *pt, const struct rte_mbuf *m, unsigned int
 	return &pt->dir[flow - 1];
 }
 
+/*
+ * The frame (under QGW_MIN_FRAME bytes) ends where its last buffer ends:
+ * rebuild it as one segment that fits the padding, in the first buffer.
+ * Returns where the padding goes, or NULL if the buffer is too small.
+ */
+static char *
+pad_slow(struct rte_mbuf *m)
+{
+	uint16_t len = (uint16_t)m->pkt_len;
+	uint8_t tmp[QGW_MIN_FRAME];
+	const void *d;
+
+	if (m->buf_len < QGW_MIN_FRAME)
+		return NULL;
+	d = rte_pktmbuf_read(m, 0, len, tmp);
+	if (d != tmp)
+		memcpy(tmp, d, len);
+	if (m->next != NULL) {
+		rte_pktmbuf_free(m->next);
+		m->next = NULL;
+		m->nb_segs = 1;
+	}
+	m->data_off = RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, (uint16_t)(m->buf_len - QGW_MIN_FRAME));
+	memcpy(rte_pktmbuf_mtod(m, uint8_t *), tmp, len);
+	m->data_len = QGW_MIN_FRAME;
+	m->pkt_len = QGW_MIN_FRAME;
+	return rte_pktmbuf_mtod_offset(m, char *, len);
+}
+
 /* Replace d->pop bytes of tags with d->push bytes; 0 or a drop reason. */
 static inline unsigned int
 rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
@@ -130,8 +159,11 @@ rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
 		uint16_t pad = QGW_MIN_FRAME - m->pkt_len;
 		char *tail = rte_pktmbuf_append(m, pad);
 
-		if (tail != NULL)
-			memset(tail, 0, pad);
+		if (unlikely(tail == NULL))
+			tail = pad_slow(m);
+		if (unlikely(tail == NULL))
+			return QGW_DROP_NO_HEADROOM;
+		memset(tail, 0, pad);
 	}
 	return 0;
 }

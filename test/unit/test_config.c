@@ -672,9 +672,9 @@ test_bad_flows(void)
 		{"missing both port keys", DOC("{'name': 'f'}"),
 		 {MISSING_STACK("0", "twaren"), MISSING_STACK("0", "ccx")}},
 		{"unknown flow key", DOC("{'name': 'f', 'twaren': [], 'colour': 1, 'ccx': []}"),
-		 {"/flows/0/colour: unknown key (allowed: name, twaren, ccx)"}},
+		 {"/flows/0/colour: unknown key (allowed: name, mtu, oversize, mss_clamp, customer_tags, icmp_rate, icmp_burst, twaren, ccx)"}},
 		{"port key misspelt", DOC("{'name': 'f', 'twaren': [], 'CCX': []}"),
-		 {"/flows/0/CCX: unknown key (allowed: name, twaren, ccx)", MISSING_STACK("0", "ccx")}},
+		 {"/flows/0/CCX: unknown key (allowed: name, mtu, oversize, mss_clamp, customer_tags, icmp_rate, icmp_burst, twaren, ccx)", MISSING_STACK("0", "ccx")}},
 		/* stack conflicts */
 		{"same one-tag stack on one port",
 		 DOC(FLOW("a", T("0x88a8", 100), T("0x8100", 1)) ", "
@@ -779,7 +779,7 @@ test_bad_many(void)
 			 "/flows/1/twaren: stack 0x88a8/100 on port twaren is already claimed by flow "
 			 "\"a\" (/flows/0)",
 			 "/flows/1/ccx/0/vid: 4096 out of range 1..4094",
-			 "/flows/2/extra: unknown key (allowed: name, twaren, ccx)",
+			 "/flows/2/extra: unknown key (allowed: name, mtu, oversize, mss_clamp, customer_tags, icmp_rate, icmp_burst, twaren, ccx)",
 			 "/flows/2/name: \"b c\": " FLOW_NAME_MSG,
 			 "/flows/2/twaren: at most 2 tags, got 3",
 			 "/flows/3: missing key \"name\"",
@@ -799,7 +799,7 @@ test_bad_many(void)
 		 "  {'name': 'lab-2to1', 'twaren': [{'tpid': '0x88a8', 'vid': 100}, {'tpid': '0x8100',"
 		 " 'vid': 30}], 'ccx': [{'tpid': '0x9100', 'vid': 4096, 'pcp': 5}],"
 		 " 'twaren2': []}]}",
-		 {"/flows/1/twaren2: unknown key (allowed: name, twaren, ccx)",
+		 {"/flows/1/twaren2: unknown key (allowed: name, mtu, oversize, mss_clamp, customer_tags, icmp_rate, icmp_burst, twaren, ccx)",
 		  "/flows/1/ccx/0/vid: 4096 out of range 1..4094"}},
 	};
 	/* clang-format on */
