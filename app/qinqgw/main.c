@@ -155,6 +155,7 @@ app_start(struct app *a)
 		return -errno;
 	}
 	a->shm->hdr->tsc_hz = rte_get_tsc_hz();
+	a->shm->hdr->start_tsc = rte_rdtsc();
 	if (qgw_telemetry_init(a->shm) < 0)
 		QGW_LOG(WARNING, "cannot register the /qinqgw telemetry commands");
 
@@ -204,6 +205,13 @@ app_start(struct app *a)
 		w->quit = &quit;
 		w->counters = a->counters[i];
 		w->heartbeat = &sw->heartbeat;
+		w->buckets = rte_zmalloc_socket("qgw_icmp_buckets",
+						QGW_MAX_FLOWS * QGW_NB_PORTS * sizeof(*w->buckets),
+						RTE_CACHE_LINE_SIZE, (int)sw->socket);
+		if (w->buckets == NULL)
+			return -ENOMEM;
+		for (unsigned int p = 0; p < QGW_NB_PORTS; p++)
+			w->events[p] = qgw_shm_events(a->shm, i, p);
 		i++;
 	}
 	qgw_shm_publish_config(a->shm, a->cfg, NULL, 1);
@@ -254,6 +262,8 @@ app_stop(struct app *a)
 		qgw_shm_close(a->shm);
 	}
 	rte_free(a->counters);
+	for (unsigned int i = 0; a->workers != NULL && i < a->nb_workers; i++)
+		rte_free(a->workers[i].buckets);
 	rte_free(a->workers);
 	rte_free(a->rcu);
 	qgw_table_free(a->table);

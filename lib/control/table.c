@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 
 static const uint16_t standard_tpids[] = {0x8100, 0x88a8, 0x9100, 0x9200, 0x9300};
@@ -31,9 +32,14 @@ encode_stack(const struct qgw_stack_cfg *s, uint8_t bytes[8])
  * when it replaces one at the same depth and the config does not set pcp.
  */
 static void
-fill_dir(struct qgw_dp_dir *d, const struct qgw_stack_cfg *in, const struct qgw_stack_cfg *out,
-	 unsigned int out_port, uint32_t slot)
+fill_dir(struct qgw_dp_dir *d, const struct qgw_config *cfg, uint32_t f, unsigned int in_port,
+	 uint32_t slot)
 {
+	const struct qgw_flow_cfg *fc = &cfg->flows[f];
+	const struct qgw_stack_cfg *in = &fc->stack[in_port], *out = &fc->stack[1 - in_port];
+	unsigned int out_port = 1 - in_port;
+	uint32_t max_out = cfg->port[out_port].max_frame;
+	uint64_t hz = rte_get_tsc_hz();
 	uint8_t tags[8], keep[8] = {0};
 
 	encode_stack(out, tags);
@@ -46,6 +52,20 @@ fill_dir(struct qgw_dp_dir *d, const struct qgw_stack_cfg *in, const struct qgw_
 	d->pop = 4 * in->nb_tags;
 	d->push = 4 * out->nb_tags;
 	d->out = out_port;
+
+	/*
+	 * A frame no longer than safe_len has at most mtu bytes after the
+	 * popped tags (so after all tags) and at most max_out bytes once
+	 * rewritten: the per-packet MTU check is one comparison.
+	 */
+	d->mtu = fc->mtu;
+	d->max_out = max_out;
+	d->safe_len = RTE_MIN(14 + d->pop + fc->mtu, max_out + d->pop - d->push);
+	d->icmp = fc->oversize_icmp;
+	d->mss4 = fc->mss4;
+	d->mss6 = fc->mss6;
+	d->icmp_cost = fc->icmp_rate ? hz / fc->icmp_rate : 0;
+	d->icmp_depth = d->icmp_cost * fc->icmp_burst;
 }
 
 static uint64_t
@@ -116,10 +136,10 @@ build_port(struct qgw_table *t, const struct qgw_config *cfg, const uint32_t *sl
 
 	for (uint32_t f = 0; f < cfg->nb_flows; f++) {
 		const struct qgw_stack_cfg *s = &cfg->flows[f].stack[p];
-		unsigned int o = 1 - p, ti = 0;
+		unsigned int ti = 0;
 		struct qgw_l1 *e = NULL;
 
-		fill_dir(&pt->dir[f], s, &cfg->flows[f].stack[o], o, slots ? slots[f] : f);
+		fill_dir(&pt->dir[f], cfg, f, p, slots ? slots[f] : f);
 		if (s->nb_tags == 0) {
 			pt->any = f + 1;
 			continue;
@@ -157,6 +177,8 @@ qgw_table_build(const struct qgw_config *cfg, const uint32_t *slots, uint64_t ge
 	}
 	t->generation = generation;
 	t->nb_flows = cfg->nb_flows;
+	for (unsigned int p = 0; p < QGW_NB_PORTS; p++)
+		t->max_frame[p] = cfg->port[p].max_frame;
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
 		ret = build_port(t, cfg, slots, p, socket);
 		if (ret < 0) {

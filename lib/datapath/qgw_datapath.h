@@ -16,6 +16,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "qgw_counters.h"
+#include "qgw_events.h"
 #include "qgw_table.h"
 
 #define QGW_BURST 32
@@ -29,12 +30,27 @@ struct qgw_dp_out {
 	struct rte_mbuf *pkts[QGW_BURST];
 };
 
+/** ICMP rate limit of one flow direction on one worker (token bucket in TSC cycles). */
+struct qgw_icmp_bucket {
+	uint64_t credit;
+	uint64_t last; /**< TSC of the last refill, 0: never used */
+};
+
+/** What a worker's data path writes besides the frames. */
+struct qgw_dp_ctx {
+	struct qgw_worker_counters *c;
+	struct qgw_icmp_bucket *bucket;		     /**< [QGW_MAX_FLOWS * QGW_NB_PORTS] */
+	struct qgw_event_ring *events[QGW_NB_PORTS]; /**< oversize log by ingress port, or NULL */
+};
+
 /**
  * Classify and rewrite one burst received on one port.
  *
- * Frames that match a flow get their outer tags rewritten and are placed in
- * out->pkts[] in arrival order, ready for the egress port; every other frame
- * is counted under its drop reason and freed.
+ * Frames that match a flow get their outer tags rewritten (TCP MSS clamped
+ * when the flow says so) and are placed in out->pkts[] in arrival order,
+ * ready for the egress port. Oversize frames answered with ICMP become that
+ * ICMP error in back->pkts[], for the ingress port. Every other frame is
+ * counted under its drop reason and freed.
  *
  * @param t
  *   The flow table.
@@ -45,12 +61,15 @@ struct qgw_dp_out {
  * @param nb
  *   How many, at most QGW_BURST.
  * @param out
- *   Receives the frames to send.
- * @param c
- *   The calling worker's counters.
+ *   Receives the frames to send out of the egress port.
+ * @param back
+ *   Receives the ICMP errors to send out of the ingress port.
+ * @param ctx
+ *   The calling worker's counters and state.
  */
 void qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts,
-		  uint16_t nb, struct qgw_dp_out *out, struct qgw_worker_counters *c);
+		  uint16_t nb, struct qgw_dp_out *out, struct qgw_dp_out *back,
+		  struct qgw_dp_ctx *ctx);
 
 /**
  * Account for a transmit of out->pkts[]: the driver took the first `sent`;
@@ -62,6 +81,13 @@ void qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **
  */
 void qgw_dp_tx_done(unsigned int in, const struct qgw_dp_out *out, uint16_t sent,
 		    struct qgw_worker_counters *c);
+
+/**
+ * Account for a transmit of ICMP errors out of their ingress port `in`: the
+ * driver took the first `sent`; the rest are counted (icmp_tx_full) and freed.
+ */
+void qgw_dp_back_done(unsigned int in, const struct qgw_dp_out *back, uint16_t sent,
+		      struct qgw_worker_counters *c);
 
 /** Everything a worker needs; owned by the control plane. */
 struct qgw_worker {
@@ -77,6 +103,8 @@ struct qgw_worker {
 	/* Written by this worker only; read by the control plane / stats readers. */
 	struct qgw_worker_counters *counters;
 	uint64_t *heartbeat; /**< loop iterations / 256, relaxed stores */
+	struct qgw_icmp_bucket *buckets; /**< this worker's ICMP rate limits */
+	struct qgw_event_ring *events[QGW_NB_PORTS]; /**< this worker's oversize logs */
 };
 
 /**

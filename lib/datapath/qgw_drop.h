@@ -15,7 +15,8 @@
 	_(BAD_TAG, "bad_tag", "one of the first three tags is truncated: a TPID with fewer than 4 bytes behind it") \
 	_(UNPARSABLE, "unparsable", "the tag headers do not fit the first buffer segment")         \
 	_(NO_HEADROOM, "no_headroom", "no room in the buffer to push the egress tags")             \
-	_(TX_FULL, "tx_full", "the egress queue was full")
+	_(TX_FULL, "tx_full", "the egress queue was full")                                         \
+	_(OVERSIZE, "oversize", "over the flow's mtu or the egress max_frame (ICMP sent if enabled)")
 
 enum qgw_drop {
 #define QGW_DROP_ENUM(sym, name, help) QGW_DROP_##sym,

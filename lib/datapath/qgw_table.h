@@ -31,7 +31,14 @@ struct qgw_dp_dir {
 	uint8_t pop;	/**< bytes of tags popped: 0, 4 or 8 */
 	uint8_t push;	/**< bytes of tags pushed: 0, 4 or 8 */
 	uint8_t out;	/**< egress port index */
-	uint8_t reserved;
+	uint8_t icmp;	/**< 1: answer oversize IP frames with ICMP / ICMPv6 */
+	uint32_t safe_len;  /**< frames up to this long can be neither over mtu nor max_frame */
+	uint16_t mtu;	    /**< largest L3 packet (bytes after all tags) */
+	uint16_t max_out;   /**< egress port's max_frame */
+	uint16_t mss4;	    /**< TCP MSS clamp, IPv4; 0: off */
+	uint16_t mss6;	    /**< TCP MSS clamp, IPv6; 0: off */
+	uint64_t icmp_cost;  /**< ICMP token bucket: TSC cycles a message costs, 0: never send */
+	uint64_t icmp_depth; /**< bucket depth in TSC cycles */
 };
 
 /** Direct-array entry for one outermost (TPID, VID). */
@@ -60,6 +67,7 @@ struct qgw_port_table {
 
 struct qgw_table {
 	uint64_t generation; /**< config generation this table was built from */
+	uint32_t max_frame[QGW_NB_PORTS]; /**< per port, bytes without FCS */
 	uint32_t nb_flows;
 	struct qgw_port_table port[QGW_NB_PORTS];
 };

@@ -6,27 +6,24 @@
  * `pop` bytes of tags and push the precomputed `push` bytes, keeping PCP/DEI
  * where the table says so. When pop == push the tags are overwritten in
  * place; otherwise the 12 MAC bytes move by the difference.
+ *
+ * Before the rewrite, the flow's size limits: a frame no longer than the
+ * flow's safe_len passes with one comparison; a longer one has its customer
+ * tags walked to find the L3 size, and goes to qgw_oversize() if it is over
+ * the flow's mtu or would be over the egress port's max_frame. TCP SYNs get
+ * their MSS clamped when the flow says so (mtu.c).
  */
-#include "qgw_datapath.h"
+#include "datapath_internal.h"
 
 #include <string.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_prefetch.h>
 
-#define ETH_ADDRS 12 /* destination + source MAC */
-#define ETH_HDR 14
-#define TAG 4
 /* A frame at least this long cannot end inside one of its first three tags. */
 #define SHORT_FRAME (ETH_HDR + 3 * TAG)
 /* Bytes of the frame that classification reads: MACs, two tags, EtherType. */
 #define PARSE_LEN (ETH_HDR + 2 * TAG)
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* Slow path for frames too short to hold three tags: find truncated tags. */
 static unsigned int
@@ -168,15 +165,40 @@ rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
 	return 0;
 }
 
+/*
+ * Size check of a frame longer than d->safe_len. Returns 0 if it fits, or the
+ * L3 size it was allowed (> 0) with *l3off / *et set for qgw_oversize().
+ */
+static uint32_t
+size_check(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, const struct rte_mbuf *m,
+	   uint32_t *l3off, uint16_t *et)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = m->pkt_len, l2, l3len, allowed;
+
+	*l3off = qgw_l3_offset(pt, p, m->data_len, ETH_ADDRS + d->pop, et);
+	/* Tags we cannot walk count as L3 bytes: the check can only get stricter. */
+	l2 = *l3off ? *l3off : (uint32_t)(ETH_HDR + d->pop);
+	l3len = len - l2;
+	/* What the egress max_frame leaves for L3 with this frame's customer tags. */
+	allowed = d->max_out > l2 - d->pop + d->push ? d->max_out - (l2 - d->pop + d->push) : 0;
+	if (d->mtu < allowed)
+		allowed = d->mtu;
+	if (l3len <= allowed)
+		return 0;
+	return allowed ? allowed : 1;
+}
+
 void
 qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts, uint16_t nb,
-	     struct qgw_dp_out *out, struct qgw_worker_counters *c)
+	     struct qgw_dp_out *out, struct qgw_dp_out *back, struct qgw_dp_ctx *ctx)
 {
 	const struct qgw_port_table *pt = &t->port[in];
+	struct qgw_worker_counters *c = ctx->c;
 	struct qgw_port_counters *pc = &c->port[in];
 	struct rte_mbuf *drops[QGW_BURST];
-	uint64_t rx_bytes = 0, tx_bytes = 0;
-	uint16_t nb_out = 0, nb_drop = 0;
+	uint64_t rx_bytes = 0, tx_bytes = 0, back_bytes = 0;
+	uint16_t nb_out = 0, nb_drop = 0, nb_back = 0;
 
 	for (uint16_t i = 0; i < nb && i < 2; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -204,6 +226,38 @@ qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts,
 		if (len > fc->max_len)
 			fc->max_len = len;
 
+		if (unlikely(len > d->safe_len)) {
+			uint32_t l3off, limit;
+			uint16_t et = 0;
+
+			limit = size_check(pt, d, m, &l3off, &et);
+			if (limit != 0) {
+				pc->drop[QGW_DROP_OVERSIZE]++;
+				fc->drop[QGW_DROP_OVERSIZE]++;
+				if (qgw_oversize(pt, d, in, m, l3off, et, limit, ctx, fc)) {
+					back_bytes += m->pkt_len;
+					back->slot[nb_back] = d->slot;
+					back->pkts[nb_back++] = m;
+				} else {
+					drops[nb_drop++] = m;
+				}
+				continue;
+			}
+		}
+		if (d->mss4 | d->mss6) {
+			uint16_t et = 0;
+			uint32_t l3off = qgw_l3_offset(pt, rte_pktmbuf_mtod(m, const uint8_t *),
+						       m->data_len, ETH_ADDRS + d->pop, &et);
+			int r = l3off ? qgw_mss_clamp(d, m, l3off, et) : 0;
+
+			if (unlikely(r != 0)) {
+				if (r > 0)
+					fc->mss_clamped++;
+				else
+					fc->mss_bad_options++;
+			}
+		}
+
 		reason = rewrite(d, m);
 		if (unlikely(reason != 0)) {
 			pc->drop[reason]++;
@@ -218,10 +272,30 @@ qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts,
 
 	out->nb = nb_out;
 	out->bytes = tx_bytes;
+	back->nb = nb_back;
+	back->bytes = back_bytes;
 	pc->rx_pkts += nb;
 	pc->rx_bytes += rx_bytes;
 	if (nb_drop)
 		rte_pktmbuf_free_bulk(drops, nb_drop);
+}
+
+void
+qgw_dp_back_done(unsigned int in, const struct qgw_dp_out *back, uint16_t sent,
+		 struct qgw_worker_counters *c)
+{
+	struct qgw_port_counters *pc = &c->port[in];
+	uint64_t bytes = back->bytes;
+
+	for (uint16_t i = sent; i < back->nb; i++)
+		bytes -= back->pkts[i]->pkt_len;
+	if (sent < back->nb) {
+		pc->icmp_tx_full += back->nb - sent;
+		rte_pktmbuf_free_bulk((struct rte_mbuf **)back->pkts + sent, back->nb - sent);
+	}
+	pc->icmp_sent += sent;
+	pc->tx_pkts += sent;
+	pc->tx_bytes += bytes;
 }
 
 void

@@ -5,6 +5,7 @@
  */
 #include "qgw_datapath.h"
 
+#include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
@@ -13,11 +14,14 @@ qgw_worker_main(void *arg)
 {
 	struct qgw_worker *w = arg;
 	struct qgw_worker_counters *c = w->counters;
+	struct qgw_dp_ctx ctx = {.c = c, .bucket = w->buckets};
 	struct rte_mbuf *pkts[QGW_BURST];
-	struct qgw_dp_out out;
+	struct qgw_dp_out out, back;
 	uint64_t busy = 0, idle = 0, busy_cyc = 0, idle_cyc = 0;
 	uint64_t prev = rte_rdtsc(), beats = 0;
 
+	for (unsigned int p = 0; p < QGW_NB_PORTS; p++)
+		ctx.events[p] = w->events[p];
 	rte_rcu_qsbr_thread_register(w->rcu, w->index);
 	rte_rcu_qsbr_thread_online(w->rcu, w->index);
 
@@ -33,11 +37,16 @@ qgw_worker_main(void *arg)
 			if (nb == 0)
 				continue;
 			got += nb;
-			qgw_dp_burst(t, in, pkts, nb, &out, c);
+			qgw_dp_burst(t, in, pkts, nb, &out, &back, &ctx);
 			if (out.nb)
 				sent = rte_eth_tx_burst(w->port_id[1 - in], w->queue, out.pkts,
 							out.nb);
 			qgw_dp_tx_done(in, &out, sent, c);
+			if (unlikely(back.nb)) {
+				sent = rte_eth_tx_burst(w->port_id[in], w->queue, back.pkts,
+							back.nb);
+				qgw_dp_back_done(in, &back, sent, c);
+			}
 		}
 		rte_rcu_qsbr_quiescent(w->rcu, w->index);
 

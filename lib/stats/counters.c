@@ -29,6 +29,8 @@ qgw_counters_sum(struct qgw_worker_counters *sum, const struct qgw_worker_counte
 			sum->port[p].rx_bytes += LD(b->port[p].rx_bytes);
 			sum->port[p].tx_pkts += LD(b->port[p].tx_pkts);
 			sum->port[p].tx_bytes += LD(b->port[p].tx_bytes);
+			sum->port[p].icmp_sent += LD(b->port[p].icmp_sent);
+			sum->port[p].icmp_tx_full += LD(b->port[p].icmp_tx_full);
 			for (unsigned int r = 0; r < QGW_DROP__MAX; r++)
 				sum->port[p].drop[r] += LD(b->port[p].drop[r]);
 		}
@@ -37,11 +39,19 @@ qgw_counters_sum(struct qgw_worker_counters *sum, const struct qgw_worker_counte
 				struct qgw_flow_counters *d = &sum->flow[s][p];
 				const struct qgw_flow_counters *x = &b->flow[s][p];
 				uint64_t max_len = LD(x->max_len);
+				uint64_t max_over = LD(x->max_oversize);
 
 				d->pkts += LD(x->pkts);
 				d->bytes += LD(x->bytes);
 				if (max_len > d->max_len)
 					d->max_len = max_len;
+				if (max_over > d->max_oversize)
+					d->max_oversize = max_over;
+				d->icmp_sent += LD(x->icmp_sent);
+				d->icmp_suppressed += LD(x->icmp_suppressed);
+				d->df_clear += LD(x->df_clear);
+				d->mss_clamped += LD(x->mss_clamped);
+				d->mss_bad_options += LD(x->mss_bad_options);
 				for (unsigned int r = 0; r < QGW_DROP__MAX; r++)
 					d->drop[r] += LD(x->drop[r]);
 			}

@@ -8,6 +8,8 @@
  *   rx_pkts = frames forwarded out of the other port + sum(drop[])
  * and per flow and ingress port:
  *   pkts = forwarded + sum(drop[]).
+ * A port's tx_pkts also counts the ICMP errors sent out of it (icmp_sent), so
+ *   rx_pkts(A) = tx_pkts(B) - icmp_sent(B) + sum(drop[] of A).
  */
 #ifndef QGW_COUNTERS_H
 #define QGW_COUNTERS_H
@@ -23,8 +25,10 @@
 struct qgw_port_counters {
 	uint64_t rx_pkts;  /**< frames received on the port */
 	uint64_t rx_bytes;
-	uint64_t tx_pkts;  /**< frames sent out of the port */
+	uint64_t tx_pkts;  /**< frames sent out of the port (forwarded and ICMP) */
 	uint64_t tx_bytes;
+	uint64_t icmp_sent;    /**< ICMP/ICMPv6 errors the gateway sent out of this port */
+	uint64_t icmp_tx_full; /**< ICMP/ICMPv6 errors lost: the port's queue was full */
 	uint64_t drop[QGW_DROP__MAX]; /**< frames received on the port and dropped */
 } __rte_cache_aligned;
 
@@ -33,6 +37,12 @@ struct qgw_flow_counters {
 	uint64_t pkts;	  /**< frames of the flow received on the ingress port */
 	uint64_t bytes;	  /**< their length on ingress, no FCS */
 	uint64_t max_len; /**< largest of them */
+	uint64_t max_oversize;	  /**< largest frame dropped as oversize */
+	uint64_t icmp_sent;	  /**< ICMP/ICMPv6 errors generated for oversize frames */
+	uint64_t icmp_suppressed; /**< oversize frames not answered: rate limit */
+	uint64_t df_clear;	  /**< oversize IPv4 without DF (dropped, no ICMP) */
+	uint64_t mss_clamped;	  /**< TCP SYN / SYN-ACK whose MSS option was lowered */
+	uint64_t mss_bad_options; /**< TCP SYN with malformed or truncated options, untouched */
 	uint64_t drop[QGW_DROP__MAX];
 };
 

@@ -27,9 +27,10 @@
 
 #include "qgw_config.h"
 #include "qgw_counters.h"
+#include "qgw_events.h"
 
 #define QGW_SHM_MAGIC "QINQGWST" /* 8 bytes, no NUL */
-#define QGW_SHM_VERSION 1
+#define QGW_SHM_VERSION 2
 #define QGW_SHM_DEFAULT_NAME "qinqgw"
 #define QGW_SHM_NAME_MAX 64
 #define QGW_SHM_STACK_MAX 48
@@ -53,6 +54,7 @@ struct qgw_shm_header {
 	int64_t stop_time;    /**< gateway stop, 0 while running */
 	int64_t update_time;  /**< last directory / link refresh, Unix ns */
 	uint64_t tsc_hz;      /**< TSC frequency, for cycle counters */
+	uint64_t start_tsc;   /**< TSC at start_time, to date oversize events */
 	uint32_t pid;
 	uint32_t nb_ports;
 	uint32_t nb_workers;
@@ -66,6 +68,7 @@ struct qgw_shm_header {
 	uint64_t flows_off;   /**< struct qgw_shm_flow[nb_slots] */
 	uint64_t counters_off;	  /**< struct qgw_worker_counters[nb_workers] */
 	uint64_t counters_stride; /**< bytes from one counter block to the next */
+	uint64_t events_off;  /**< struct qgw_event_ring[nb_workers][nb_ports] */
 } __rte_cache_aligned;
 
 struct qgw_shm_port {
@@ -127,6 +130,9 @@ struct qgw_shm *qgw_shm_create(const char *name, const char *group, unsigned int
 /** Counter block of worker i. */
 struct qgw_worker_counters *qgw_shm_counters(struct qgw_shm *s, unsigned int i);
 
+/** Oversize event ring of worker i for ingress port p. */
+struct qgw_event_ring *qgw_shm_events(struct qgw_shm *s, unsigned int i, unsigned int p);
+
 /** Heartbeat/identity slot of worker i. */
 struct qgw_shm_worker *qgw_shm_worker(struct qgw_shm *s, unsigned int i);
 
@@ -187,6 +193,10 @@ void qgw_shm_read_counters(const struct qgw_shm_view *v, struct qgw_worker_count
 /** Read the live counters of one worker. */
 void qgw_shm_read_worker(const struct qgw_shm_view *v, unsigned int w,
 			 struct qgw_worker_counters *out);
+
+/** The event ring of worker w for ingress port p, in the mapping of a view. */
+const struct qgw_event_ring *qgw_shm_view_events(const struct qgw_shm_view *v, unsigned int w,
+						 unsigned int p);
 
 /** Unmap and free a view; safe on a zeroed or closed view. */
 void qgw_shm_close_view(struct qgw_shm_view *v);

@@ -123,7 +123,9 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	off = align64(off + QGW_MAX_FLOWS * sizeof(struct qgw_shm_flow));
 	size_t stride = align64(sizeof(struct qgw_worker_counters));
 	size_t counters_off = off;
-	size = off + nb_workers * stride;
+	off = align64(off + nb_workers * stride);
+	size_t events_off = off;
+	size = off + (size_t)nb_workers * QGW_NB_PORTS * sizeof(struct qgw_event_ring);
 
 	/* A stopped gateway's segment is replaced, never reused in place. */
 	if (shm_unlink(path) < 0 && errno != ENOENT) {
@@ -186,6 +188,7 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	h->flows_off = flows_off;
 	h->counters_off = counters_off;
 	h->counters_stride = stride;
+	h->events_off = events_off;
 	for (unsigned int r = 0; r < QGW_DROP__MAX; r++) {
 		struct qgw_shm_drop *d = (struct qgw_shm_drop *)((char *)base + drops_off) + r;
 
@@ -203,6 +206,13 @@ qgw_shm_counters(struct qgw_shm *s, unsigned int i)
 {
 	return (struct qgw_worker_counters *)((char *)s->base + s->hdr->counters_off +
 					      i * s->hdr->counters_stride);
+}
+
+struct qgw_event_ring *
+qgw_shm_events(struct qgw_shm *s, unsigned int i, unsigned int p)
+{
+	return (struct qgw_event_ring *)((char *)s->base + s->hdr->events_off) +
+	       i * QGW_NB_PORTS + p;
 }
 
 struct qgw_shm_worker *

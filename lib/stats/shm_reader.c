@@ -66,7 +66,9 @@ check_layout(const struct qgw_shm_header *h, size_t size)
 	    !in_bounds(size, h->flows_off, h->nb_slots, sizeof(struct qgw_shm_flow)) ||
 	    (h->nb_workers > 0 &&
 	     !in_bounds(size, h->counters_off + (h->nb_workers - 1) * h->counters_stride, 1,
-			sizeof(struct qgw_worker_counters))))
+			sizeof(struct qgw_worker_counters))) ||
+	    !in_bounds(size, h->events_off, (uint64_t)h->nb_workers * h->nb_ports,
+		       sizeof(struct qgw_event_ring)))
 		return -QGW_SHM_ECORRUPT;
 	return 0;
 }
@@ -191,6 +193,13 @@ qgw_shm_read_counters(const struct qgw_shm_view *v, struct qgw_worker_counters *
 								  v->hdr.counters_off +
 								  w * v->hdr.counters_stride);
 	qgw_counters_sum(sum, blocks, v->hdr.nb_workers, v->hdr.nb_slots);
+}
+
+const struct qgw_event_ring *
+qgw_shm_view_events(const struct qgw_shm_view *v, unsigned int w, unsigned int p)
+{
+	return (const struct qgw_event_ring *)((const char *)v->base + v->hdr.events_off) +
+	       w * v->hdr.nb_ports + p;
 }
 
 void

@@ -51,7 +51,9 @@ def config(flows, max_frame=9216, names=("cust", "core")):
             names[0]: {"device": "net_pcap0", "max_frame": max_frame},
             names[1]: {"device": "net_pcap1", "max_frame": max_frame},
         },
-        "flows": [dict([("name", n), (names[0], a), (names[1], b)]) for n, a, b in flows],
+        # tag translation only: no TCP MSS clamping of the random payloads
+        "flows": [dict([("name", n), (names[0], a), (names[1], b), ("mss_clamp", False)])
+                  for n, a, b in flows],
     }
 
 
@@ -79,7 +81,7 @@ CONFIG_B = config([
 CONFIG_C = config(
     [("c_pcp%d" % n, [T(0x88A8, 30 + n)], [T(0x8100, 40 + n, pcp=n), T(0x9100, 50 + n, pcp=7 - n)])
      for n in range(8)] + [("c_push", [], [T(0x88A8, 60, pcp=1)])],
-    max_frame=1522, names=("left", "right"))
+    names=("left", "right"))
 
 
 def stack_text(stack):

@@ -194,10 +194,14 @@ make_table(const struct cflow *flows, unsigned int nb, const uint32_t *slots)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
 	n = snprintf(doc, cap,
-		     "{\"version\": 1, \"ports\": {\"a\": {\"device\": \"net_null0\"}, "
-		     "\"b\": {\"device\": \"net_null1\"}}, \"flows\": [");
+		     "{\"version\": 1, \"ports\": {\"a\": {\"device\": \"net_null0\", "
+		     "\"max_frame\": 16384}, \"b\": {\"device\": \"net_null1\", "
+		     "\"max_frame\": 16384}}, \"flows\": [");
+	/* Tag rewriting only: no size limit is reached, TCP is left alone. */
 	for (unsigned int f = 0; f < nb; f++) {
-		n += snprintf(doc + n, cap - n, "%s{\"name\": \"f%u\", \"a\": ", f ? ", " : "", f);
+		n += snprintf(doc + n, cap - n,
+			      "%s{\"name\": \"f%u\", \"mss_clamp\": false, \"a\": ",
+			      f ? ", " : "", f);
 		n += stack_json(doc + n, cap - n, &flows[f].port[0]);
 		n += snprintf(doc + n, cap - n, ", \"b\": ");
 		n += stack_json(doc + n, cap - n, &flows[f].port[1]);
@@ -337,13 +341,18 @@ static void
 run_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts, uint16_t nb,
 	  struct qgw_dp_out *out, const char *what)
 {
+	static struct qgw_icmp_bucket buckets[QGW_MAX_FLOWS * QGW_NB_PORTS];
+	struct qgw_dp_ctx ctx = {.c = c, .bucket = buckets};
+	struct qgw_dp_out back;
+
 	struct qgw_port_counters before = c->port[in], eg = c->port[1 - in];
 	uint64_t rx_bytes = 0, tx_bytes = 0;
 
 	for (uint16_t i = 0; i < nb; i++)
 		rx_bytes += pkts[i]->pkt_len;
 	memset(out, 0xee, sizeof(*out));
-	qgw_dp_burst(t, in, pkts, nb, out, c);
+	qgw_dp_burst(t, in, pkts, nb, out, &back, &ctx);
+	CHECK_EQ(back.nb, 0, what);
 	CHECK(out->nb <= nb, what);
 	if (out->nb > nb)
 		out->nb = 0;

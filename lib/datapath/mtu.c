@@ -1,0 +1,391 @@
+/*
+ * Per-flow MTU enforcement: TCP MSS clamping on SYN / SYN-ACK, and what
+ * happens to a frame that is too big for its flow: an ICMP "fragmentation
+ * needed" (IPv4 with DF) or ICMPv6 "packet too big" built in place from the
+ * offending frame and sent back inside its whole tag stack, rate-limited per
+ * flow direction, and a forensics entry in the stats segment.
+ *
+ * Every read is bounded by the first segment's length: headers that do not
+ * fit there are treated as absent, never read past.
+ */
+#include "datapath_internal.h"
+
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ip.h>
+
+#define ETHER_IPV4 0x0800
+#define ETHER_IPV6 0x86dd
+#define IPV4_MIN 20
+#define IPV6_HDR 40
+#define ICMP_HDR 8
+#define TCP_MIN 20
+#define PROTO_ICMP 1
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+#define PROTO_ICMPV6 58
+#define TCP_SYN 0x02
+#define TCPOPT_EOL 0
+#define TCPOPT_NOP 1
+#define TCPOPT_MSS 2
+/* RFC 1812 4.3.2.3: an ICMP error holds as much as fits in 576 bytes. */
+#define ICMP4_MAX 576
+/* RFC 4443 2.4(c): ... without exceeding the minimum IPv6 MTU. */
+#define ICMP6_MAX 1280
+
+/* Offset of the TCP header of an IPv6 packet, walking extension headers. */
+static uint32_t
+ipv6_tcp(const uint8_t *p, uint32_t avail, uint32_t l3off)
+{
+	uint32_t off = l3off + IPV6_HDR;
+	uint8_t nh = p[l3off + 6];
+
+	for (unsigned int i = 0; i < 4; i++) {
+		switch (nh) {
+		case PROTO_TCP:
+			return off;
+		case 0:	 /* hop-by-hop */
+		case 43: /* routing */
+		case 60: /* destination options */
+			if (off + 2 > avail)
+				return 0;
+			nh = p[off];
+			off += (p[off + 1] + 1) * 8;
+			break;
+		case 44: /* fragment: only the first one holds the TCP header */
+			if (off + 8 > avail || (rd16(p + off + 2) & 0xfff8) != 0)
+				return 0;
+			nh = p[off];
+			off += 8;
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* One's complement update of a checksum for a 16-bit field change (RFC 1624). */
+static uint16_t
+csum_replace(uint16_t csum, uint16_t old, uint16_t new)
+{
+	uint32_t s = (uint16_t)~csum + (uint16_t)~old + (uint32_t)new;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+int
+qgw_mss_clamp(const struct qgw_dp_dir *d, struct rte_mbuf *m, uint32_t l3off, uint16_t et)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t avail = m->data_len, tcp, doff, i;
+	uint16_t limit;
+
+	if (et == ETHER_IPV4 && d->mss4) {
+		uint32_t ihl;
+
+		if (l3off + IPV4_MIN > avail || (p[l3off] >> 4) != 4 || p[l3off + 9] != PROTO_TCP ||
+		    (rd16(p + l3off + 6) & 0x1fff) != 0)
+			return 0;
+		ihl = (p[l3off] & 0x0f) * 4u;
+		if (ihl < IPV4_MIN)
+			return 0;
+		tcp = l3off + ihl;
+		limit = d->mss4;
+	} else if (et == ETHER_IPV6 && d->mss6) {
+		if (l3off + IPV6_HDR > avail || (p[l3off] >> 4) != 6)
+			return 0;
+		tcp = ipv6_tcp(p, avail, l3off);
+		if (tcp == 0)
+			return 0;
+		limit = d->mss6;
+	} else {
+		return 0;
+	}
+
+	if (tcp + TCP_MIN > avail || !(p[tcp + 13] & TCP_SYN))
+		return 0;
+	doff = (p[tcp + 12] >> 4) * 4u;
+	if (doff < TCP_MIN || tcp + doff > avail)
+		return -1;
+
+	for (i = TCP_MIN; i < doff;) {
+		uint8_t kind = p[tcp + i], len;
+		uint16_t mss;
+
+		if (kind == TCPOPT_EOL)
+			return 0;
+		if (kind == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 2 > doff)
+			return -1;
+		len = p[tcp + i + 1];
+		if (len < 2 || i + len > doff)
+			return -1;
+		if (kind == TCPOPT_MSS) {
+			uint16_t old_w, new_w;
+
+			if (len != 4)
+				return -1;
+			mss = rd16(p + tcp + i + 2);
+			if (mss <= limit)
+				return 0;
+			/* At an odd offset the value straddles two checksum words. */
+			old_w = (i & 1) ? rte_bswap16(mss) : mss;
+			new_w = (i & 1) ? rte_bswap16(limit) : limit;
+			wr16(p + tcp + i + 2, limit);
+			wr16(p + tcp + 16, csum_replace(rd16(p + tcp + 16), old_w, new_w));
+			return 1;
+		}
+		i += len;
+	}
+	return 0;
+}
+
+/* The forensics entry: what an operator needs to find the sender. */
+static void
+log_event(const struct qgw_port_table *pt, unsigned int in, const struct qgw_dp_dir *d,
+	  const struct rte_mbuf *m, uint32_t l3off, uint16_t et, uint32_t limit, uint8_t action,
+	  struct qgw_event_ring *r)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t avail = m->data_len, l4 = 0, off;
+	struct qgw_event *e;
+
+	if (r == NULL)
+		return;
+	e = qgw_event_begin(r);
+	e->tsc = rte_rdtsc();
+	e->slot = d->slot;
+	e->frame_len = m->pkt_len > UINT16_MAX ? UINT16_MAX : (uint16_t)m->pkt_len;
+	e->l3_len = l3off && m->pkt_len - l3off <= UINT16_MAX ? (uint16_t)(m->pkt_len - l3off) : 0;
+	e->limit = (uint16_t)limit;
+	e->ethertype = l3off ? et : 0;
+	e->port = (uint8_t)in;
+	e->action = action;
+	e->proto = 0;
+	e->nb_tags = 0;
+	memset(e->tags, 0, sizeof(e->tags));
+	for (off = ETH_ADDRS; off + TAG <= avail && pt->tpid[rd16(p + off)] != QGW_TPID_NONE;
+	     off += TAG) {
+		if (e->nb_tags < QGW_EVENT_TAGS)
+			memcpy(&e->tags[e->nb_tags], p + off, TAG);
+		e->nb_tags++;
+	}
+	memset(e->src, 0, sizeof(e->src));
+	memset(e->dst, 0, sizeof(e->dst));
+	e->sport = e->dport = 0;
+	if (l3off && et == ETHER_IPV4 && l3off + IPV4_MIN <= avail) {
+		memcpy(e->src, p + l3off + 12, 4);
+		memcpy(e->dst, p + l3off + 16, 4);
+		e->proto = p[l3off + 9];
+		if ((rd16(p + l3off + 6) & 0x1fff) == 0)
+			l4 = l3off + (p[l3off] & 0x0f) * 4u;
+	} else if (l3off && et == ETHER_IPV6 && l3off + IPV6_HDR <= avail) {
+		memcpy(e->src, p + l3off + 8, 16);
+		memcpy(e->dst, p + l3off + 24, 16);
+		e->proto = p[l3off + 6];
+		l4 = l3off + IPV6_HDR;
+	}
+	if (l4 && (e->proto == PROTO_TCP || e->proto == PROTO_UDP) && l4 + 4 <= avail) {
+		e->sport = rd16(p + l4);
+		e->dport = rd16(p + l4 + 2);
+	}
+	qgw_event_commit(r, e);
+}
+
+/* Take one token from the flow direction's bucket; false when empty. */
+static bool
+icmp_allowed(const struct qgw_dp_dir *d, struct qgw_icmp_bucket *b)
+{
+	uint64_t now = rte_rdtsc(), credit;
+
+	if (d->icmp_cost == 0)
+		return false;
+	credit = b->last == 0 ? d->icmp_depth : b->credit + (now - b->last);
+	if (credit > d->icmp_depth)
+		credit = d->icmp_depth;
+	b->last = now;
+	if (credit < d->icmp_cost) {
+		b->credit = credit;
+		return false;
+	}
+	b->credit = credit - d->icmp_cost;
+	return true;
+}
+
+/* May an ICMP error answer this IPv4 packet? (RFC 1812 4.3.2.7) */
+static bool
+ipv4_answerable(const uint8_t *ip, uint32_t avail_l3)
+{
+	uint32_t src = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(ip + 12));
+	uint32_t dst = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(ip + 16));
+	uint32_t ihl = (ip[0] & 0x0f) * 4u;
+
+	if ((rd16(ip + 6) & 0x1fff) != 0) /* not the first fragment */
+		return false;
+	if (src == 0 || (src >> 28) == 0xe || src == 0xffffffff || (src >> 24) == 127)
+		return false;
+	if ((dst >> 28) == 0xe || dst == 0xffffffff)
+		return false;
+	/* Never an ICMP error about an ICMP error. */
+	if (ip[9] == PROTO_ICMP && ihl + 1 <= avail_l3) {
+		uint8_t type = ip[ihl];
+
+		if (type == 3 || type == 4 || type == 5 || type == 11 || type == 12)
+			return false;
+	}
+	return true;
+}
+
+static bool
+ipv6_answerable(const uint8_t *ip, uint32_t avail_l3)
+{
+	static const uint8_t zero[16];
+
+	if (memcmp(ip + 8, zero, 16) == 0 || ip[8] == 0xff) /* unspecified or multicast src */
+		return false;
+	if (ip[6] == PROTO_ICMPV6 && IPV6_HDR + 1 <= avail_l3 && ip[IPV6_HDR] < 128)
+		return false; /* an ICMPv6 error */
+	return true;
+}
+
+/*
+ * Rebuild m in place as the ICMP error: [L2 header as received, MACs
+ * swapped][new IP header][ICMP header][start of the offending packet].
+ * The L2 header moves down by the new headers' size; the quoted packet
+ * stays where it is; the rest of the frame is cut.
+ */
+static bool
+build_icmp(struct rte_mbuf *m, uint32_t l3off, bool v6, uint32_t quote, uint32_t mtu)
+{
+	uint32_t hdrs = v6 ? IPV6_HDR + ICMP_HDR : IPV4_MIN + ICMP_HDR;
+	uint8_t *q = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdrs), *ip, *orig, mac[6];
+
+	if (q == NULL)
+		return false;
+	memmove(q, q + hdrs, l3off);
+	memcpy(mac, q, 6);
+	memcpy(q, q + 6, 6);
+	memcpy(q + 6, mac, 6);
+	ip = q + l3off;
+	orig = ip + hdrs;
+
+	if (m->next != NULL) {
+		rte_pktmbuf_free(m->next);
+		m->next = NULL;
+		m->nb_segs = 1;
+	}
+	m->data_len = (uint16_t)(l3off + hdrs + quote);
+	m->pkt_len = m->data_len;
+
+	if (!v6) {
+		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)ip;
+		uint8_t *icmp = ip + IPV4_MIN;
+		uint16_t ck;
+
+		h->version_ihl = 0x45;
+		h->type_of_service = 0xc0; /* internetwork control, as hosts send ICMP errors */
+		h->total_length = rte_cpu_to_be_16((uint16_t)(IPV4_MIN + ICMP_HDR + quote));
+		h->packet_id = 0;
+		h->fragment_offset = 0;
+		h->time_to_live = 64;
+		h->next_proto_id = PROTO_ICMP;
+		h->hdr_checksum = 0;
+		memcpy(&h->src_addr, orig + 16, 4); /* from the destination the sender tried */
+		memcpy(&h->dst_addr, orig + 12, 4);
+		h->hdr_checksum = rte_ipv4_cksum(h);
+		icmp[0] = 3; /* destination unreachable */
+		icmp[1] = 4; /* fragmentation needed and DF set */
+		icmp[2] = icmp[3] = icmp[4] = icmp[5] = 0;
+		wr16(icmp + 6, (uint16_t)mtu);
+		ck = (uint16_t)~rte_raw_cksum(icmp, ICMP_HDR + quote);
+		memcpy(icmp + 2, &ck, 2);
+	} else {
+		struct rte_ipv6_hdr *h = (struct rte_ipv6_hdr *)ip;
+		uint8_t *icmp = ip + IPV6_HDR;
+		uint16_t ck;
+
+		h->vtc_flow = rte_cpu_to_be_32(6u << 28);
+		h->payload_len = rte_cpu_to_be_16((uint16_t)(ICMP_HDR + quote));
+		h->proto = PROTO_ICMPV6;
+		h->hop_limits = 64;
+		memcpy(h->src_addr, orig + 24, 16);
+		memcpy(h->dst_addr, orig + 8, 16);
+		icmp[0] = 2; /* packet too big */
+		icmp[1] = 0;
+		icmp[2] = icmp[3] = 0;
+		icmp[4] = (uint8_t)(mtu >> 24);
+		icmp[5] = (uint8_t)(mtu >> 16);
+		icmp[6] = (uint8_t)(mtu >> 8);
+		icmp[7] = (uint8_t)mtu;
+		ck = rte_ipv6_udptcp_cksum(h, icmp);
+		memcpy(icmp + 2, &ck, 2);
+	}
+	return true;
+}
+
+bool
+qgw_oversize(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, unsigned int in,
+	     struct rte_mbuf *m, uint32_t l3off, uint16_t et, uint32_t limit,
+	     struct qgw_dp_ctx *ctx, struct qgw_flow_counters *fc)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t avail = m->data_len, avail_l3, quote;
+	uint8_t action = QGW_EV_DROPPED;
+	bool v6 = et == ETHER_IPV6, send = false;
+
+	if (m->pkt_len > fc->max_oversize)
+		fc->max_oversize = m->pkt_len;
+	avail_l3 = l3off && l3off < avail ? avail - l3off : 0;
+
+	if (!d->icmp || l3off == 0) {
+		/* drop only, or not an IP packet we can find */
+	} else if (et == ETHER_IPV4 && avail_l3 >= IPV4_MIN && (p[l3off] >> 4) == 4 &&
+		   (p[l3off] & 0x0f) >= 5) {
+		if (!(p[l3off + 6] & 0x40)) {
+			action = QGW_EV_DF_CLEAR;
+			fc->df_clear++;
+		} else if (ipv4_answerable(p + l3off, avail_l3)) {
+			send = true;
+		}
+	} else if (v6 && avail_l3 >= IPV6_HDR && (p[l3off] >> 4) == 6) {
+		send = ipv6_answerable(p + l3off, avail_l3);
+	}
+
+	if (send && !icmp_allowed(d, &ctx->bucket[d->slot * QGW_NB_PORTS + in])) {
+		send = false;
+		action = QGW_EV_ICMP_SUPPRESSED;
+		fc->icmp_suppressed++;
+	}
+	if (send) {
+		uint32_t l3len = m->pkt_len - l3off;
+
+		if (!v6) {
+			uint32_t tot = rd16(p + l3off + 2);
+
+			quote = RTE_MIN(RTE_MIN(l3len, tot), (uint32_t)(ICMP4_MAX - IPV4_MIN - ICMP_HDR));
+		} else {
+			uint32_t tot = IPV6_HDR + rd16(p + l3off + 4);
+
+			quote = RTE_MIN(RTE_MIN(l3len, tot), (uint32_t)(ICMP6_MAX - IPV6_HDR - ICMP_HDR));
+		}
+		quote = RTE_MIN(quote, avail_l3);
+		action = QGW_EV_ICMP_SENT;
+	}
+	log_event(pt, in, d, m, l3off, et, limit, action, ctx->events[in]);
+	if (!send)
+		return false;
+	if (!build_icmp(m, l3off, v6, quote, limit)) {
+		fc->icmp_suppressed++;
+		return false;
+	}
+	fc->icmp_sent++;
+	return true;
+}
