@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 
@@ -44,6 +46,7 @@ struct opts {
 	long count;	    /* --watch iterations, 0: until interrupted */
 	const char *flow;   /* filter */
 	const char *port;   /* filter */
+	bool oversize;	    /* show the oversize forensics */
 };
 
 /* One reading: directory copy plus counter totals, and when it was taken. */
@@ -322,6 +325,8 @@ print_json(const struct opts *o, const struct qgw_shm_view *v, const struct samp
 		json_object_set_new(j, "rx_bytes", json_integer((json_int_t)pc->rx_bytes));
 		json_object_set_new(j, "tx_packets", json_integer((json_int_t)pc->tx_pkts));
 		json_object_set_new(j, "tx_bytes", json_integer((json_int_t)pc->tx_bytes));
+		json_object_set_new(j, "icmp_sent", json_integer((json_int_t)pc->icmp_sent));
+		json_object_set_new(j, "icmp_tx_full", json_integer((json_int_t)pc->icmp_tx_full));
 		json_object_set_new(j, "dropped", json_integer((json_int_t)qgw_drops_total(pc->drop)));
 		json_object_set_new(j, "drops", drops_object(v, pc->drop));
 		json_array_append_new(ports, j);
@@ -359,6 +364,15 @@ print_json(const struct opts *o, const struct qgw_shm_view *v, const struct samp
 			json_object_set_new(d, "packets", json_integer((json_int_t)fc->pkts));
 			json_object_set_new(d, "bytes", json_integer((json_int_t)fc->bytes));
 			json_object_set_new(d, "max_frame", json_integer((json_int_t)fc->max_len));
+			json_object_set_new(d, "max_oversize",
+					    json_integer((json_int_t)fc->max_oversize));
+			json_object_set_new(d, "icmp_sent", json_integer((json_int_t)fc->icmp_sent));
+			json_object_set_new(d, "icmp_suppressed",
+					    json_integer((json_int_t)fc->icmp_suppressed));
+			json_object_set_new(d, "df_clear", json_integer((json_int_t)fc->df_clear));
+			json_object_set_new(d, "mss_clamped", json_integer((json_int_t)fc->mss_clamped));
+			json_object_set_new(d, "mss_bad_options",
+					    json_integer((json_int_t)fc->mss_bad_options));
 			json_object_set_new(d, "dropped",
 					    json_integer((json_int_t)qgw_drops_total(fc->drop)));
 			json_object_set_new(d, "drops", drops_object(v, fc->drop));
@@ -495,6 +509,27 @@ print_prometheus(const struct opts *o, const struct qgw_shm_view *v, const struc
 		  "Bytes of those frames on ingress, without FCS.");
 	FLOW_LOOP(printf("qinqgw_flow_bytes_total{flow=\"%s\",direction=\"%s\"} %" PRIu64 "\n",
 			 lv(f->name, l1, 160), lv(dir, l2, 160), fc->bytes);)
+#define FLOW_COUNTER(metric, field, help)                                                          \
+	do {                                                                                       \
+		prom_head(metric, "counter", help);                                                \
+		FLOW_LOOP(printf(metric "{flow=\"%s\",direction=\"%s\"} %" PRIu64 "\n",           \
+				 lv(f->name, l1, 160), lv(dir, l2, 160), fc->field);)              \
+	} while (0)
+	FLOW_COUNTER("qinqgw_flow_icmp_sent_total", icmp_sent,
+		     "ICMP/ICMPv6 errors sent back for oversize frames of the flow.");
+	FLOW_COUNTER("qinqgw_flow_icmp_suppressed_total", icmp_suppressed,
+		     "Oversize frames not answered with ICMP because of the rate limit.");
+	FLOW_COUNTER("qinqgw_flow_df_clear_total", df_clear,
+		     "Oversize IPv4 frames without DF (dropped, no ICMP).");
+	FLOW_COUNTER("qinqgw_flow_mss_clamped_total", mss_clamped,
+		     "TCP SYN and SYN-ACK whose MSS option was lowered.");
+	FLOW_COUNTER("qinqgw_flow_mss_bad_options_total", mss_bad_options,
+		     "TCP SYN with malformed or truncated options, left untouched.");
+#undef FLOW_COUNTER
+	prom_head("qinqgw_flow_max_oversize_bytes", "gauge",
+		  "Largest frame of the flow dropped as oversize.");
+	FLOW_LOOP(printf("qinqgw_flow_max_oversize_bytes{flow=\"%s\",direction=\"%s\"} %" PRIu64 "\n",
+			 lv(f->name, l1, 160), lv(dir, l2, 160), fc->max_oversize);)
 	prom_head("qinqgw_flow_max_frame_bytes", "gauge",
 		  "Largest frame of the flow seen on ingress.");
 	FLOW_LOOP(printf("qinqgw_flow_max_frame_bytes{flow=\"%s\",direction=\"%s\"} %" PRIu64 "\n",
@@ -543,6 +578,166 @@ print_prometheus(const struct opts *o, const struct qgw_shm_view *v, const struc
 		       v->workers[w].heartbeat);
 }
 
+static const char *const actions[] = {
+	[QGW_EV_ICMP_SENT] = "icmp_sent",
+	[QGW_EV_ICMP_SUPPRESSED] = "icmp_suppressed",
+	[QGW_EV_DF_CLEAR] = "df_clear",
+	[QGW_EV_DROPPED] = "dropped",
+};
+
+struct ev_item {
+	struct qgw_event e;
+	double when; /* Unix seconds */
+};
+
+static int
+ev_newest_first(const void *a, const void *b)
+{
+	const struct ev_item *x = a, *y = b;
+
+	return x->e.tsc < y->e.tsc ? 1 : x->e.tsc > y->e.tsc ? -1 : 0;
+}
+
+static void
+ev_addr(const struct qgw_event *e, bool dst, char *buf, size_t len)
+{
+	const uint8_t *a = dst ? e->dst : e->src;
+	uint16_t port = dst ? e->dport : e->sport;
+	char ip[64];
+
+	if (e->ethertype == 0x0800)
+		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	else if (e->ethertype == 0x86dd)
+		inet_ntop(AF_INET6, a, ip, sizeof(ip));
+	else
+		snprintf(ip, sizeof(ip), "-");
+	if (port && e->ethertype == 0x86dd)
+		snprintf(buf, len, "[%s]:%u", ip, port);
+	else if (port)
+		snprintf(buf, len, "%s:%u", ip, port);
+	else
+		snprintf(buf, len, "%s", ip);
+}
+
+static void
+ev_tags(const struct qgw_event *e, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned int t = 0; t < e->nb_tags && t < QGW_EVENT_TAGS && n < len; t++) {
+		const uint8_t *b = (const uint8_t *)&e->tags[t];
+
+		n += snprintf(buf + n, len - n, "%s%02x%02x/%u", t ? "." : "", b[0], b[1],
+			      (unsigned int)((b[2] & 0x0f) << 8 | b[3]));
+	}
+	if (e->nb_tags > QGW_EVENT_TAGS && n < len)
+		snprintf(buf + n, len - n, "...");
+	if (e->nb_tags == 0)
+		snprintf(buf, len, "untagged");
+}
+
+/* The oversize forensics of every worker, merged, newest first per port. */
+static void
+print_oversize(const struct opts *o, const struct qgw_shm_view *v)
+{
+	const struct qgw_shm_header *h = &v->hdr;
+	size_t cap = (size_t)h->nb_workers * h->nb_ports * QGW_EVENTS, n = 0;
+	struct ev_item *items = calloc(cap ? cap : 1, sizeof(*items));
+	json_t *arr = o->fmt == FMT_JSON ? json_array() : NULL;
+
+	if (items == NULL)
+		return;
+	for (uint32_t w = 0; w < h->nb_workers; w++) {
+		for (uint32_t p = 0; p < h->nb_ports; p++) {
+			const struct qgw_event_ring *r = qgw_shm_view_events(v, w, p);
+			uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+
+			for (uint64_t i = head > QGW_EVENTS ? head - QGW_EVENTS : 0; i < head; i++) {
+				struct ev_item *it = &items[n];
+
+				if (!qgw_event_read(r, (unsigned int)i, &it->e) ||
+				    it->e.port >= h->nb_ports || it->e.slot >= h->nb_slots)
+					continue;
+				if (!port_selected(o, v, it->e.port) ||
+				    (o->flow && strcmp(o->flow, v->flows[it->e.slot].name) != 0))
+					continue;
+				it->when = (double)h->start_time / 1e9 +
+					   (h->tsc_hz ? ((double)it->e.tsc - (double)h->start_tsc) /
+								(double)h->tsc_hz
+						      : 0);
+				n++;
+			}
+		}
+	}
+	qsort(items, n, sizeof(*items), ev_newest_first);
+
+	if (arr == NULL)
+		printf("%-23s %-10s %-20s %6s %6s %6s %-24s %-26s %-26s %5s %s\n", "TIME (UTC)",
+		       "PORT", "FLOW", "FRAME", "L3", "LIMIT", "TAGS", "SOURCE", "DESTINATION",
+		       "PROTO", "ACTION");
+	for (uint32_t p = 0; p < h->nb_ports; p++) {
+		unsigned int shown = 0;
+
+		for (size_t i = 0; i < n && shown < QGW_EVENTS; i++) {
+			const struct qgw_event *e = &items[i].e;
+			char when[40], tags[96], src[64], dst[64];
+			time_t sec = (time_t)items[i].when;
+			struct tm tm;
+
+			if (e->port != p)
+				continue;
+			shown++;
+			gmtime_r(&sec, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+			snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03d",
+				 (int)((items[i].when - (double)sec) * 1000));
+			ev_tags(e, tags, sizeof(tags));
+			ev_addr(e, false, src, sizeof(src));
+			ev_addr(e, true, dst, sizeof(dst));
+			if (arr != NULL) {
+				json_t *j = json_object();
+
+				json_object_set_new(j, "time", json_real(items[i].when));
+				json_object_set_new(j, "port", json_string(v->ports[p].name));
+				json_object_set_new(j, "flow", json_string(v->flows[e->slot].name));
+				json_object_set_new(j, "frame_len", json_integer(e->frame_len));
+				json_object_set_new(j, "l3_len", json_integer(e->l3_len));
+				json_object_set_new(j, "limit", json_integer(e->limit));
+				json_object_set_new(j, "tags", json_string(tags));
+				json_object_set_new(j, "ethertype", json_integer(e->ethertype));
+				json_object_set_new(j, "proto", json_integer(e->proto));
+				json_object_set_new(j, "source", json_string(src));
+				json_object_set_new(j, "destination", json_string(dst));
+				json_object_set_new(j, "action",
+						    json_string(e->action < RTE_DIM(actions) &&
+									actions[e->action]
+								? actions[e->action]
+								: "unknown"));
+				json_array_append_new(arr, j);
+				continue;
+			}
+			printf("%-23s %-10s %-20s %6u %6u %6u %-24s %-26s %-26s %5u %s\n", when,
+			       v->ports[p].name, v->flows[e->slot].name, e->frame_len, e->l3_len,
+			       e->limit, tags, src, dst, e->proto,
+			       e->action < RTE_DIM(actions) && actions[e->action] ? actions[e->action]
+										 : "unknown");
+		}
+	}
+	if (arr != NULL) {
+		json_t *doc = json_object();
+
+		json_object_set_new(doc, "schema", json_string("qinqgw-oversize/1"));
+		json_object_set_new(doc, "events", arr);
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("\n");
+		json_decref(doc);
+	} else if (n == 0) {
+		printf("(no oversize frame seen)\n");
+	}
+	free(items);
+}
+
 static void
 usage(FILE *f)
 {
@@ -557,6 +752,7 @@ usage(FILE *f)
 		"  --prometheus       Prometheus text exposition format\n"
 		"  --watch SECONDS    refresh the table every SECONDS with rates (pps, bit/s)\n"
 		"  --count N          with --watch, stop after N refreshes\n"
+		"  --oversize         the last oversize frames (64 per port): who sent what\n"
 		"  --flow NAME        only that flow\n"
 		"  --port NAME        only that port (and flows' directions through it)\n"
 		"  --stats-name NAME  the gateway's --stats-name\n"
@@ -593,6 +789,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{"count", required_argument, NULL, 'c'},
 		{"flow", required_argument, NULL, 'f'},
 		{"port", required_argument, NULL, 'P'},
+		{"oversize", no_argument, NULL, 'O'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -631,6 +828,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'f':
 			o->flow = optarg;
 			break;
+		case 'O':
+			o->oversize = true;
+			break;
 		case 'P':
 			o->port = optarg;
 			break;
@@ -649,6 +849,10 @@ parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "qinqgw-stats: unexpected argument \"%s\"\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o->oversize && (o->fmt == FMT_PROM || o->watch > 0)) {
+		fprintf(stderr, "qinqgw-stats: --oversize goes with the table or --json\n");
 		return EXIT_USAGE;
 	}
 	if (formats > 1 || (o->watch > 0 && o->fmt != FMT_TABLE)) {
@@ -716,7 +920,9 @@ main(int argc, char **argv)
 	if (o.watch == 0) {
 		cur.t = mono();
 		qgw_shm_read_counters(&v, cur.sum);
-		if (o.fmt == FMT_JSON)
+		if (o.oversize)
+			print_oversize(&o, &v);
+		else if (o.fmt == FMT_JSON)
 			print_json(&o, &v, &cur);
 		else if (o.fmt == FMT_PROM)
 			print_prometheus(&o, &v, &cur);

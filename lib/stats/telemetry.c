@@ -220,6 +220,16 @@ cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, key, fc->bytes);
 		snprintf(key, sizeof(key), "%smax_frame", prefix);
 		rte_tel_data_add_dict_u64(d, key, fc->max_len);
+		snprintf(key, sizeof(key), "%smax_oversize", prefix);
+		rte_tel_data_add_dict_u64(d, key, fc->max_oversize);
+		snprintf(key, sizeof(key), "%sicmp_sent", prefix);
+		rte_tel_data_add_dict_u64(d, key, fc->icmp_sent);
+		snprintf(key, sizeof(key), "%sicmp_suppressed", prefix);
+		rte_tel_data_add_dict_u64(d, key, fc->icmp_suppressed);
+		snprintf(key, sizeof(key), "%sdf_clear", prefix);
+		rte_tel_data_add_dict_u64(d, key, fc->df_clear);
+		snprintf(key, sizeof(key), "%smss_clamped", prefix);
+		rte_tel_data_add_dict_u64(d, key, fc->mss_clamped);
 		add_drops(d, &v, prefix, fc->drop);
 	}
 	free(sum);
