@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from scapy.all import Dot1Q, Ether, IP, IPv6, TCP, UDP, Raw, wrpcap  # noqa: E402
+from scapy.all import Dot1Q, Ether, IP, IPv6, TCP, UDP, Raw, rdpcap, wrpcap  # noqa: E402
 
 TW_MAC, CC_MAC = "02:00:00:00:00:0a", "02:00:00:00:00:0c"
 
@@ -48,6 +48,17 @@ def frames():
         tagged(TW_MAC, CC_MAC, [(0x88A8, 500, 4)], IPv6(src="2001:db8::1", dst="2001:db8::2") / TCP(flags="S")),  # azure-1to2
         tagged(TW_MAC, CC_MAC, [], ipv4(4)),                                          # mgmt-untagged: catch-all push
         tagged(TW_MAC, CC_MAC, [(0x88A8, 100, 0)], ipv4(5) / Raw(b"x" * 1400)),       # 1:1, large
+        # a TCP SYN offering MSS 1460: clamped to the flow's mtu - 40 on its way
+        tagged(TW_MAC, CC_MAC, [(0x88A8, 100, 0), (0x8100, 200, 0)],
+               IP(src="198.18.0.7", dst="198.19.0.7") / TCP(sport=40000, dport=22, flags="S",
+                                                             options=[("MSS", 1460)])),
+        # 1500 bytes of IP with DF behind S-tag + C-tag: over the flow's mtu of 1496
+        # (the ccx segment carries 1518 bytes = 1500 + 14 + one tag, the incident's
+        # hop): dropped, and ICMP "fragmentation needed, mtu 1496" goes back to the
+        # sender inside its own tags
+        tagged(TW_MAC, CC_MAC, [(0x88A8, 100, 0), (0x8100, 200, 0)],
+               IP(src="198.18.0.8", dst="198.19.0.8", flags="DF") / TCP(sport=40001, dport=22, flags="A")
+               / Raw(b"z" * 1460)),
     ]
     cc = [
         tagged(CC_MAC, TW_MAC, [(0x8100, 3001, 6)], ipv4(10)),                        # twcc-aws-tokyo back
@@ -70,6 +81,7 @@ def telemetry(path, cmd):
 
 
 def wait_received(prefix, expected, proc, timeout=60.0):
+    """Poll DPDK telemetry until the ports received `expected` frames."""
     path = "/var/run/dpdk/%s/dpdk_telemetry.v2" % prefix
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -113,14 +125,23 @@ def main():
            "--log-level=pmd.net.pcap:warning",
            "--vdev", "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (p["twaren-in"], p["twaren-out"]),
            "--vdev", "net_pcap1,rx_pcap=%s,tx_pcap=%s" % (p["ccx-in"], p["ccx-out"]),
-           "--", "--config", args.config]
+           "--", "--config", args.config, "--stats-name", prefix]
     print("$ " + " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ok = wait_received(prefix, [len(tw), len(cc)], proc)
+    stats = ""
+    if ok:
+        stats_bin = os.path.join(os.path.dirname(args.qinqgw), "qinqgw-stats")
+        stats = subprocess.run([stats_bin, "--stats-name", prefix], capture_output=True,
+                               text=True).stdout
+        stats += "\n" + subprocess.run([stats_bin, "--stats-name", prefix, "--oversize"],
+                                       capture_output=True, text=True).stdout
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     shutil.rmtree("/var/run/dpdk/" + prefix, ignore_errors=True)
+    if os.path.exists("/dev/shm/" + prefix):
+        os.unlink("/dev/shm/" + prefix)
     if not ok or proc.returncode != 0:
         print(out)
         print("demo: the gateway did not receive every frame or failed (exit %s)" % proc.returncode)
@@ -129,9 +150,16 @@ def main():
     print("\n== twaren -> ccx")
     show("in on twaren:", p["twaren-in"])
     show("out on ccx:", p["ccx-out"])
+    for fr in rdpcap(p["ccx-out"]):
+        if TCP in fr and fr[TCP].flags.S and any(k == "MSS" for k, _ in fr[TCP].options):
+            mss = dict((k, v) for k, v in fr[TCP].options if k == "MSS").get("MSS")
+            print("  the TCP SYN offered MSS 1460 and left with MSS %s" % mss)
+    print("  the 1522-byte frame did not fit: it came back to its sender as ICMP (below)")
     print("\n== ccx -> twaren")
     show("in on ccx:", p["ccx-in"])
     show("out on twaren:", p["twaren-out"])
+    print("\n== qinqgw-stats while it runs (then qinqgw-stats --oversize)")
+    print(stats.rstrip())
     print("\n== gateway log and counter report")
     for line in out.splitlines():
         if not line.startswith(("EAL:", "TELEMETRY:")):

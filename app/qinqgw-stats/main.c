@@ -215,8 +215,8 @@ print_table(const struct opts *o, const struct qgw_shm_view *v, const struct sam
 	if (!any)
 		printf("(none)\n");
 
-	printf("\n%-24s %-20s %10s %10s %9s %10s", "FLOW", "DIRECTION", "PKTS", "BYTES",
-	       "MAX FRAME", "DROPPED");
+	printf("\n%-24s %-20s %10s %10s %9s %10s %9s %9s %9s", "FLOW", "DIRECTION", "PKTS",
+	       "BYTES", "MAX FRAME", "DROPPED", "OVERSIZE", "ICMP", "MSS CLAMP");
 	if (prev)
 		printf(" %10s %12s", "PPS", "BIT/S");
 	printf("\n");
@@ -237,6 +237,9 @@ print_table(const struct opts *o, const struct qgw_shm_view *v, const struct sam
 			       human((double)fc->pkts, "", b1, sizeof(b1)),
 			       human((double)fc->bytes, "B", b2, sizeof(b2)), fc->max_len,
 			       human((double)qgw_drops_total(fc->drop), "", b3, sizeof(b3)));
+			printf(" %9s", human((double)fc->drop[QGW_DROP_OVERSIZE], "", b1, 32));
+			printf(" %9s", human((double)fc->icmp_sent, "", b1, 32));
+			printf(" %9s", human((double)fc->mss_clamped, "", b1, 32));
 			if (prev && dt > 0) {
 				const struct qgw_flow_counters *pf = &prev->sum->flow[s][p];
 

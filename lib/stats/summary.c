@@ -1,9 +1,11 @@
 /*
  * The exit report. The report is for people first, but its
  * lines are stable so scripts and the functional tests can read them:
- *   port <name> rx_pkts N rx_bytes N tx_pkts N tx_bytes N dropped N
+ *   port <name> rx_pkts N rx_bytes N tx_pkts N tx_bytes N dropped N icmp_sent N
  *   drop <port> <reason> N
- *   flow <name> <in>-><out> pkts N bytes N max_len N dropped N
+ *   flow <name> <in>-><out> pkts N bytes N max_len N dropped N oversize N icmp_sent N
+ *        mss_clamped N
+ * (fields are only ever added at the end of a line)
  */
 #include "qgw_summary.h"
 
@@ -25,9 +27,9 @@ qgw_summary_print(FILE *f, const struct qgw_config *cfg, const struct qgw_worker
 
 		fprintf(f,
 			"port %-12s rx_pkts %" PRIu64 " rx_bytes %" PRIu64 " tx_pkts %" PRIu64
-			" tx_bytes %" PRIu64 " dropped %" PRIu64 "\n",
+			" tx_bytes %" PRIu64 " dropped %" PRIu64 " icmp_sent %" PRIu64 "\n",
 			cfg->port[p].name, pc->rx_pkts, pc->rx_bytes, pc->tx_pkts, pc->tx_bytes,
-			qgw_drops_total(pc->drop));
+			qgw_drops_total(pc->drop), pc->icmp_sent);
 	}
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
 		for (unsigned int r = 0; r < QGW_DROP__MAX; r++) {
@@ -49,9 +51,11 @@ qgw_summary_print(FILE *f, const struct qgw_config *cfg, const struct qgw_worker
 				 cfg->port[1 - p].name);
 			fprintf(f,
 				"flow %-20s %-16s pkts %" PRIu64 " bytes %" PRIu64
-				" max_len %" PRIu64 " dropped %" PRIu64 "\n",
+				" max_len %" PRIu64 " dropped %" PRIu64 " oversize %" PRIu64
+				" icmp_sent %" PRIu64 " mss_clamped %" PRIu64 "\n",
 				cfg->flows[i].name, dir, fc->pkts, fc->bytes, fc->max_len,
-				qgw_drops_total(fc->drop));
+				qgw_drops_total(fc->drop), fc->drop[QGW_DROP_OVERSIZE],
+				fc->icmp_sent, fc->mss_clamped);
 		}
 	}
 }

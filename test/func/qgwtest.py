@@ -303,9 +303,9 @@ class Report:
                 continue
             try:
                 if w[0] == "port":
-                    if len(w) != 12:
+                    if len(w) < 12 or len(w) % 2:
                         raise ValueError
-                    self.ports[w[1]] = {w[i]: int(w[i + 1]) for i in range(2, 12, 2)}
+                    self.ports[w[1]] = {w[i]: int(w[i + 1]) for i in range(2, len(w), 2)}
                 elif w[0] == "drop":
                     if w[1:] == ["(none)"]:
                         self.drop_none = True
@@ -314,9 +314,9 @@ class Report:
                     else:
                         raise ValueError
                 elif w[0] == "flow":
-                    if len(w) != 11:
+                    if len(w) < 11 or len(w) % 2 == 0:
                         raise ValueError
-                    self.flows[(w[1], w[2])] = {w[i]: int(w[i + 1]) for i in range(3, 11, 2)}
+                    self.flows[(w[1], w[2])] = {w[i]: int(w[i + 1]) for i in range(3, len(w), 2)}
             except (ValueError, IndexError):
                 self.errors.append(line)
 
@@ -693,7 +693,7 @@ def check_run(results, title, model, cases, sent, res):
         for k, n in exp_tx.items():
             if qc[k] != n:
                 errs.append("port %s %s %d, expected %d" % (qn, k, qc[k], n))
-        if pc["rx_pkts"] != qc["tx_pkts"] + pc["dropped"]:
+        if pc["rx_pkts"] != qc["tx_pkts"] - qc.get("icmp_sent", 0) + pc["dropped"]:
             errs.append("rx_pkts %d != tx_pkts of %s %d + dropped %d"
                         % (pc["rx_pkts"], qn, qc["tx_pkts"], pc["dropped"]))
         if pc["rx_pkts"] != len(ins):
@@ -736,7 +736,8 @@ def check_run(results, title, model, cases, sent, res):
                 d = "%s->%s" % (names[p], names[1 - p])
                 vs = [(fr, v) for _, fr, v in sent[p] if v.flow == fname]
                 exp = {"pkts": len(vs), "bytes": sum(len(fr) for fr, _ in vs),
-                       "max_len": max([len(fr) for fr, _ in vs] or [0]), "dropped": 0}
+                       "max_len": max([len(fr) for fr, _ in vs] or [0]), "dropped": 0,
+                       "oversize": 0, "icmp_sent": 0, "mss_clamped": 0}
                 got = rep.flows.get((fname, d))
                 if got is None:
                     errs.append("no line for flow %s %s" % (fname, d))
