@@ -125,7 +125,8 @@ def main():
            "--log-level=pmd.net.pcap:warning",
            "--vdev", "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (p["twaren-in"], p["twaren-out"]),
            "--vdev", "net_pcap1,rx_pcap=%s,tx_pcap=%s" % (p["ccx-in"], p["ccx-out"]),
-           "--", "--config", args.config, "--stats-name", prefix]
+           "--", "--config", args.config, "--stats-name", prefix,
+           "--ctl-socket", os.path.join(args.out, "ctl.sock")]
     print("$ " + " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ok = wait_received(prefix, [len(tw), len(cc)], proc)

@@ -10,6 +10,8 @@
  * start-up failure, 2 bad command line.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -27,9 +29,11 @@
 #include <rte_version.h>
 
 #include "qgw_config.h"
+#include "qgw_ctl.h"
 #include "qgw_datapath.h"
 #include "qgw_log.h"
 #include "qgw_port.h"
+#include "qgw_runtime.h"
 #include "qgw_shm.h"
 #include "qgw_summary.h"
 #include "qgw_table.h"
@@ -38,12 +42,15 @@
 #define EXIT_USAGE 2
 
 static volatile bool quit;
+static volatile sig_atomic_t reload;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	quit = true;
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		quit = true;
 }
 
 static void
@@ -52,7 +59,7 @@ usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage:\n"
 		"  %s [EAL options] -- --config FILE [--stats-name NAME] [--stats-group GROUP]\n"
-		"                                      run the gateway\n"
+		"                     [--ctl-socket PATH] [--ctl-group GROUP]   run the gateway\n"
 		"  %s --check-config FILE              validate FILE and exit (no DPDK)\n"
 		"  %s --help | --version\n"
 		"\n"
@@ -63,11 +70,13 @@ usage(FILE *f, const char *prog)
 		"     --vdev net_pcap1,rx_pcap=in1.pcap,tx_pcap=out1.pcap -- --config demo.json\n"
 		"\n"
 		"Counters are published in shared memory /dev/shm/NAME (default \"%s\",\n"
-		"mode 0640, group GROUP or the gateway's) for qinqgw-stats.\n"
+		"mode 0640, group GROUP or the gateway's) for qinqgw-stats. qinqgw-ctl talks\n"
+		"to the control socket PATH (default %s, mode 0660).\n"
+		"SIGHUP re-reads the config FILE and applies it like qinqgw-ctl apply.\n"
 		"\n"
 		"Exit status: 0 normal stop (or valid config), 1 invalid config or start-up\n"
 		"failure, 2 bad command line.\n",
-		prog, prog, prog, prog, QGW_SHM_DEFAULT_NAME);
+		prog, prog, prog, prog, QGW_SHM_DEFAULT_NAME, QGW_CTL_DEFAULT_PATH);
 }
 
 /* Print every error of a config file; 0 if it is valid. */
@@ -98,18 +107,21 @@ report_config(const char *path, struct qgw_config **out)
 }
 
 struct app {
-	struct qgw_config *cfg;
+	struct qgw_config *cfg; /* the start-up config; the runtime owns it once running */
+	const char *config_path;
 	const char *stats_name;
 	const char *stats_group;
+	const char *ctl_path;
+	const char *ctl_group;
 	struct qgw_shm *shm;
+	struct qgw_ctl ctl;
+	struct qgw_runtime rt;
 	uint16_t port_id[QGW_NB_PORTS];
 	bool port_started[QGW_NB_PORTS];
 	unsigned int nb_workers;
 	struct qgw_worker *workers;
 	struct qgw_worker_counters **counters;
 	struct rte_rcu_qsbr *rcu;
-	/* Written by the control plane (release store), read by workers. */
-	struct qgw_table *table;
 	uint64_t start_tsc;
 	bool launched; /* the workers ran: counters are complete */
 };
@@ -126,7 +138,7 @@ update_links(struct app *a)
 		if (!a->port_started[p] || rte_eth_link_get_nowait(a->port_id[p], &link) < 0)
 			continue;
 		if (sp->link_up != link.link_status && a->shm->hdr->state == QGW_SHM_RUNNING)
-			QGW_LOG(WARNING, "port %s: link %s", a->cfg->port[p].name,
+			QGW_LOG(WARNING, "port %s: link %s", a->rt.cfg->port[p].name,
 				link.link_status ? "up" : "down");
 		qgw_shm_set_link(a->shm, p, link.link_status,
 				 link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed,
@@ -158,6 +170,11 @@ app_start(struct app *a)
 	a->shm->hdr->start_tsc = rte_rdtsc();
 	if (qgw_telemetry_init(a->shm) < 0)
 		QGW_LOG(WARNING, "cannot register the /qinqgw telemetry commands");
+	ret = qgw_ctl_open(&a->ctl, a->ctl_path, a->ctl_group, msg, sizeof(msg));
+	if (ret < 0) {
+		QGW_LOG(ERR, "%s", msg);
+		return ret;
+	}
 
 	ret = qgw_port_resolve(a->cfg, a->port_id, msg, sizeof(msg));
 	if (ret < 0) {
@@ -182,12 +199,6 @@ app_start(struct app *a)
 		return -ENOMEM;
 	rte_rcu_qsbr_init(a->rcu, a->nb_workers);
 
-	a->table = qgw_table_build(a->cfg, NULL, 1, (int)rte_socket_id());
-	if (a->table == NULL) {
-		QGW_LOG(ERR, "cannot build the flow table: %s", strerror(errno));
-		return -errno;
-	}
-
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct qgw_worker *w = &a->workers[i];
 
@@ -200,7 +211,7 @@ app_start(struct app *a)
 		w->index = i;
 		w->queue = i;
 		memcpy(w->port_id, a->port_id, sizeof(w->port_id));
-		w->table = &a->table;
+		w->table = &a->rt.table;
 		w->rcu = a->rcu;
 		w->quit = &quit;
 		w->counters = a->counters[i];
@@ -214,7 +225,17 @@ app_start(struct app *a)
 			w->events[p] = qgw_shm_events(a->shm, i, p);
 		i++;
 	}
-	qgw_shm_publish_config(a->shm, a->cfg, NULL, 1);
+	a->rt.rcu = a->rcu;
+	a->rt.nb_workers = a->nb_workers;
+	a->rt.counters = a->counters;
+	a->rt.shm = a->shm;
+	memcpy(a->rt.port_id, a->port_id, sizeof(a->port_id));
+	ret = qgw_runtime_init(&a->rt, a->cfg);
+	if (ret < 0) {
+		QGW_LOG(ERR, "cannot build the flow table: %s", strerror(-ret));
+		return ret;
+	}
+	a->cfg = NULL; /* the runtime owns it */
 	update_links(a);
 	qgw_shm_set_state(a->shm, QGW_SHM_RUNNING);
 	a->start_tsc = rte_rdtsc();
@@ -229,8 +250,8 @@ app_start(struct app *a)
 		}
 	}
 	QGW_LOG(INFO, "forwarding between %s (%s) and %s (%s): %u flows, %u worker%s",
-		a->cfg->port[0].name, a->cfg->port[0].device, a->cfg->port[1].name,
-		a->cfg->port[1].device, a->cfg->nb_flows, a->nb_workers,
+		a->rt.cfg->port[0].name, a->rt.cfg->port[0].device, a->rt.cfg->port[1].name,
+		a->rt.cfg->port[1].device, a->rt.cfg->nb_flows, a->nb_workers,
 		a->nb_workers == 1 ? "" : "s");
 	return 0;
 }
@@ -249,13 +270,19 @@ app_stop(struct app *a)
 
 		if (sum != NULL) {
 			qgw_counters_sum(sum, (const struct qgw_worker_counters *const *)a->counters,
-					 a->nb_workers, a->cfg->nb_flows);
-			qgw_summary_print(stdout, a->cfg, sum,
+					 a->nb_workers, QGW_MAX_FLOWS);
+			qgw_summary_print(stdout, a->rt.cfg, a->rt.slots, sum,
 					  (double)(rte_rdtsc() - a->start_tsc) /
 						  (double)rte_get_tsc_hz());
 			fflush(stdout);
 			rte_free(sum);
 		}
+	}
+	qgw_ctl_close(&a->ctl);
+	if (a->rt.cfg != NULL) {
+		qgw_runtime_fini(&a->rt);
+		qgw_config_free(a->rt.cfg);
+		a->rt.cfg = NULL;
 	}
 	if (a->shm != NULL) {
 		qgw_shm_set_state(a->shm, QGW_SHM_STOPPED);
@@ -266,7 +293,30 @@ app_stop(struct app *a)
 		rte_free(a->workers[i].buckets);
 	rte_free(a->workers);
 	rte_free(a->rcu);
-	qgw_table_free(a->table);
+}
+
+/* SIGHUP: the start-up config file again, through the same checks as an apply. */
+static void
+reload_config(struct app *a)
+{
+	struct qgw_errors errs = {0};
+	struct qgw_config *cfg = qgw_config_load_file(a->config_path, &errs);
+	char msg[512];
+
+	if (cfg != NULL && qgw_runtime_check(&a->rt, cfg, &errs) != 0) {
+		qgw_config_free(cfg);
+		cfg = NULL;
+	}
+	if (cfg == NULL) {
+		for (size_t i = 0; i < errs.nb; i++)
+			QGW_LOG(ERR, "SIGHUP: %s: %s", a->config_path, errs.msg[i]);
+		QGW_LOG(ERR, "SIGHUP: %s refused, generation %" PRIu64 " keeps running",
+			a->config_path, a->rt.generation);
+		qgw_errors_clear(&errs);
+		return;
+	}
+	if (qgw_runtime_apply(&a->rt, cfg, "SIGHUP", 0, msg, sizeof(msg)) != 0)
+		qgw_config_free(cfg);
 }
 
 /* Options after "--"; returns 0, or EXIT_USAGE after printing why. */
@@ -277,6 +327,8 @@ parse_app_args(int argc, char **argv, const char **config, struct app *a)
 		{"config", required_argument, NULL, 'c'},
 		{"stats-name", required_argument, NULL, 'n'},
 		{"stats-group", required_argument, NULL, 'g'},
+		{"ctl-socket", required_argument, NULL, 's'},
+		{"ctl-group", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -294,6 +346,12 @@ parse_app_args(int argc, char **argv, const char **config, struct app *a)
 			break;
 		case 'g':
 			a->stats_group = optarg;
+			break;
+		case 's':
+			a->ctl_path = optarg;
+			break;
+		case 'G':
+			a->ctl_group = optarg;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -347,6 +405,8 @@ main(int argc, char **argv)
 	}
 	argv[sep] = argv[0];
 	a.stats_name = QGW_SHM_DEFAULT_NAME;
+	a.ctl_path = QGW_CTL_DEFAULT_PATH;
+	a.ctl.fd = -1;
 	ret = parse_app_args(argc - sep, argv + sep, &config, &a);
 	if (ret != 0)
 		return ret;
@@ -354,6 +414,7 @@ main(int argc, char **argv)
 	/* A bad config is refused before DPDK takes hugepages or devices. */
 	if (report_config(config, &a.cfg) != 0)
 		return EXIT_FAILURE;
+	a.config_path = config;
 
 	ret = rte_eal_init(sep, argv);
 	if (ret < 0) {
@@ -365,15 +426,29 @@ main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 
 	ret = app_start(&a);
 	if (ret == 0) {
-		for (unsigned int tick = 1; !quit; tick++) {
-			struct timespec ts = {.tv_nsec = 50 * 1000 * 1000};
+		uint64_t next_links = 0;
 
-			nanosleep(&ts, NULL);
-			if (tick % 20 == 0)
+		while (!quit) {
+			struct pollfd fds[1 + QGW_CTL_MAX_CLIENTS];
+			unsigned int n = qgw_ctl_pollfds(&a.ctl, fds);
+			uint64_t now;
+
+			if (poll(fds, n, 50) > 0)
+				qgw_ctl_serve(&a.ctl, fds, n, &a.rt);
+			if (reload) {
+				reload = 0;
+				reload_config(&a);
+			}
+			qgw_runtime_tick(&a.rt);
+			now = rte_get_tsc_cycles();
+			if (now >= next_links) {
 				update_links(&a);
+				next_links = now + rte_get_tsc_hz();
+			}
 		}
 		QGW_LOG(INFO, "stopping");
 	}

@@ -103,6 +103,11 @@ qgw_shm_refresh(struct qgw_shm_view *v)
 		uint64_t e1 = __atomic_load_n(&h->epoch, __ATOMIC_ACQUIRE);
 		int ret;
 
+		/* What is not our segment at all must not look like a busy one. */
+		if (memcmp(h->magic, QGW_SHM_MAGIC, 8) != 0)
+			return -QGW_SHM_ECORRUPT;
+		if (h->version != QGW_SHM_VERSION || h->header_size != sizeof(*h))
+			return -QGW_SHM_EVERSION;
 		if (__atomic_load_n(&h->in_progress, __ATOMIC_ACQUIRE)) {
 			usleep(100);
 			continue;

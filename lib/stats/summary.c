@@ -14,8 +14,8 @@
 #include <string.h>
 
 void
-qgw_summary_print(FILE *f, const struct qgw_config *cfg, const struct qgw_worker_counters *sum,
-		  double seconds)
+qgw_summary_print(FILE *f, const struct qgw_config *cfg, const uint32_t *slots,
+		  const struct qgw_worker_counters *sum, double seconds)
 {
 	uint64_t cycles = sum->busy_cycles + sum->idle_cycles;
 	bool any = false;
@@ -44,7 +44,7 @@ qgw_summary_print(FILE *f, const struct qgw_config *cfg, const struct qgw_worker
 		fprintf(f, "drop (none)\n");
 	for (uint32_t i = 0; i < cfg->nb_flows && i < QGW_MAX_FLOWS; i++) {
 		for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
-			const struct qgw_flow_counters *fc = &sum->flow[i][p];
+			const struct qgw_flow_counters *fc = &sum->flow[slots[i]][p];
 			char dir[2 * QGW_PORT_NAME_MAX + 2];
 
 			snprintf(dir, sizeof(dir), "%s->%s", cfg->port[p].name,

@@ -430,7 +430,8 @@ def run_gateway(qinqgw, config, inputs, workdir=None, timeout=60.0, lcores="0-1"
     for p in range(2):
         cmd += ["--vdev", "%s,rx_pcap=%s,tx_pcap=%s%s" % (devices[p], ins[p], outs[p],
                                                           vdev_args[p])]
-    cmd += ["--", "--config", cfg_path, "--stats-name", res.stats_name] + list(extra_args)
+    cmd += ["--", "--config", cfg_path, "--stats-name", res.stats_name,
+            "--ctl-socket", os.path.join(workdir, "ctl.sock")] + list(extra_args)
     with open(os.path.join(workdir, "command"), "w") as f:
         f.write(" ".join(cmd) + "\n")
 

@@ -302,7 +302,8 @@ def case_gateway_unknown_device(cli):
     doc = copy.deepcopy(NULL_CONFIG)
     doc["ports"]["ccx"]["device"] = "net_pcap7"
     path = cli.write("gw-nodev.json", doc)
-    p = cli.run(cli.eal() + ["--", "--config", path, "--stats-name", cli.prefix], timeout=120)
+    p = cli.run(cli.eal() + ["--", "--config", path, "--stats-name", cli.prefix,
+                             "--ctl-socket", os.path.join(cli.tmp, "ctl.sock")], timeout=120)
     cli.remove_runtime_dirs()
     if os.path.exists("/dev/shm/" + cli.prefix):
         os.unlink("/dev/shm/" + cli.prefix)

@@ -71,7 +71,7 @@ def main():
         for qi in range(2):
             dev += ",tx_pcap=%s" % os.path.join(work, "out%d_%d.pcap" % (p, qi))
         cmd += ["--vdev", dev]
-    cmd += ["--", "--config", cfg, "--stats-name", prefix]
+    cmd += ["--", "--config", cfg, "--stats-name", prefix, "--ctl-socket", os.path.join(work, "ctl.sock")]
 
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     want = [sum(len(x) for x in inputs[p]) for p in range(2)]

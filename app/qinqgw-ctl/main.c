@@ -1,0 +1,344 @@
+/*
+ * qinqgw-ctl: push config to a running gateway over its control socket.
+ *
+ *   qinqgw-ctl [--socket PATH] [--json] check FILE
+ *   qinqgw-ctl [--socket PATH] [--json] diff FILE
+ *   qinqgw-ctl [--socket PATH] [--json] apply [--confirm SECONDS] FILE
+ *   qinqgw-ctl [--socket PATH] [--json] confirm
+ *   qinqgw-ctl [--socket PATH] [--json] show
+ *
+ * One JSON request line out, one JSON response line back (docs/control.md).
+ * Exit status: 0 ok, 1 refused (invalid config, nothing to confirm, ...),
+ * 2 bad command line, 3 cannot reach the gateway (not running, permission).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define DEFAULT_SOCKET "/run/qinqgw/ctl.sock"
+#define PROTO_VERSION 1
+
+enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: qinqgw-ctl [--socket PATH] [--json] COMMAND\n"
+		"\n"
+		"  check FILE                    validate FILE against the running gateway\n"
+		"  diff FILE                     what applying FILE would change\n"
+		"  apply [--confirm SECONDS] FILE\n"
+		"                                validate, then apply atomically; with --confirm,\n"
+		"                                the previous config comes back unless\n"
+		"                                `qinqgw-ctl confirm` follows within SECONDS\n"
+		"  confirm                       keep the config applied with --confirm\n"
+		"  show                          the running config and its generation\n"
+		"\n"
+		"  --socket PATH   the gateway's --ctl-socket (default %s)\n"
+		"  --json          print the gateway's JSON response as is\n"
+		"\n"
+		"Exit status: 0 ok, 1 refused, 2 bad command line, 3 gateway unreachable.\n",
+		DEFAULT_SOCKET);
+}
+
+static char *
+read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (f == NULL)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			char *b = realloc(buf, cap = cap ? cap * 2 : 65536);
+
+			if (b == NULL) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = b;
+		}
+		size_t n = fread(buf + len, 1, cap - len - 1, f);
+
+		len += n;
+		if (n == 0)
+			break;
+	}
+	buf[len] = '\0';
+	if (ferror(f)) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Send one request, read one response line. */
+static json_t *
+call(const char *path, json_t *req, int *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char *line = json_dumps(req, JSON_COMPACT);
+	char *resp = NULL;
+	size_t len = 0, cap = 0;
+	json_error_t jerr;
+	json_t *r = NULL;
+	int fd;
+
+	*err = 0;
+	if (line == NULL || strlen(path) >= sizeof(sa.sun_path)) {
+		*err = ENAMETOOLONG;
+		free(line);
+		return NULL;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		*err = errno;
+		if (fd >= 0)
+			close(fd);
+		free(line);
+		return NULL;
+	}
+	size_t n = strlen(line), off = 0;
+
+	line[n++] = '\n';
+	while (off < n) {
+		ssize_t k = send(fd, line + off, n - off, MSG_NOSIGNAL);
+
+		if (k <= 0) {
+			*err = errno ? errno : EPIPE;
+			goto out;
+		}
+		off += (size_t)k;
+	}
+	for (;;) {
+		ssize_t k;
+
+		if (cap - len < 4096) {
+			char *b = realloc(resp, cap = cap ? cap * 2 : 65536);
+
+			if (b == NULL) {
+				*err = ENOMEM;
+				goto out;
+			}
+			resp = b;
+		}
+		k = recv(fd, resp + len, cap - len - 1, 0);
+		if (k <= 0) {
+			*err = k == 0 ? ECONNRESET : errno;
+			goto out;
+		}
+		len += (size_t)k;
+		resp[len] = '\0';
+		if (memchr(resp, '\n', len) != NULL)
+			break;
+	}
+	r = json_loads(resp, JSON_DISABLE_EOF_CHECK, &jerr);
+	if (r == NULL)
+		*err = EPROTO;
+out:
+	close(fd);
+	free(line);
+	free(resp);
+	return r;
+}
+
+static void
+print_errors(const char *file, json_t *resp)
+{
+	json_t *errs = json_object_get(resp, "errors"), *e;
+	size_t i, n = json_array_size(errs);
+
+	json_array_foreach(errs, i, e)
+		fprintf(stderr, "%s%s%s\n", file ? file : "", file ? ": " : "", json_string_value(e));
+	if (file != NULL)
+		fprintf(stderr, "%s: %zu error%s, config refused\n", file, n, n == 1 ? "" : "s");
+}
+
+static void
+print_diff(json_t *d)
+{
+	json_t *v, *list;
+	const char *name;
+	size_t i;
+
+	json_array_foreach(json_object_get(d, "ports"), i, v)
+		printf("~ port %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(d, "added"), i, v)
+		printf("+ flow %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(d, "removed"), i, v)
+		printf("- flow %s\n", json_string_value(v));
+	json_object_foreach(json_object_get(d, "changed"), name, list) {
+		json_array_foreach(list, i, v)
+			printf("~ flow %s: %s\n", name, json_string_value(v));
+	}
+	printf("= %lld flows unchanged\n",
+	       (long long)json_integer_value(json_object_get(d, "unchanged")));
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"confirm", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *sock = DEFAULT_SOCKET, *cmd, *file = NULL;
+	long confirm = 0;
+	bool raw = false;
+	json_t *req, *resp;
+	char *end;
+	int c, err, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			raw = true;
+			break;
+		case 'c':
+			confirm = strtol(optarg, &end, 10);
+			if (*end != '\0' || confirm < 1 || confirm > 86400) {
+				fprintf(stderr, "qinqgw-ctl: --confirm takes seconds, 1..86400\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "qinqgw-ctl: unknown or incomplete option \"%s\"\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind++];
+	/* Options may also follow the command (apply --confirm 60 FILE). */
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (c == 'c') {
+			confirm = strtol(optarg, &end, 10);
+			if (*end != '\0' || confirm < 1 || confirm > 86400) {
+				fprintf(stderr, "qinqgw-ctl: --confirm takes seconds, 1..86400\n");
+				return EXIT_USAGE;
+			}
+		} else if (c == 'j') {
+			raw = true;
+		} else if (c == 's') {
+			sock = optarg;
+		} else {
+			fprintf(stderr, "qinqgw-ctl: unknown or incomplete option \"%s\"\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	bool wants_file = strcmp(cmd, "check") == 0 || strcmp(cmd, "diff") == 0 ||
+			  strcmp(cmd, "apply") == 0;
+
+	if (!wants_file && strcmp(cmd, "confirm") != 0 && strcmp(cmd, "show") != 0) {
+		fprintf(stderr, "qinqgw-ctl: unknown command \"%s\"\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (wants_file != (argc - optind == 1) || argc - optind > 1) {
+		fprintf(stderr, "qinqgw-ctl: %s %s\n", cmd,
+			wants_file ? "takes exactly one FILE" : "takes no argument");
+		return EXIT_USAGE;
+	}
+	if (confirm && strcmp(cmd, "apply") != 0) {
+		fprintf(stderr, "qinqgw-ctl: --confirm goes with apply\n");
+		return EXIT_USAGE;
+	}
+
+	req = json_object();
+	json_object_set_new(req, "version", json_integer(PROTO_VERSION));
+	json_object_set_new(req, "command", json_string(cmd));
+	if (wants_file) {
+		char *text;
+
+		file = argv[optind];
+		text = read_file(file);
+		if (text == NULL) {
+			fprintf(stderr, "%s: %s\n", file, strerror(errno));
+			json_decref(req);
+			return EXIT_REFUSED;
+		}
+		json_object_set_new(req, "config", json_string(text));
+		free(text);
+		if (json_object_get(req, "config") == NULL) {
+			fprintf(stderr, "%s: not UTF-8 text\n", file);
+			json_decref(req);
+			return EXIT_REFUSED;
+		}
+	}
+	if (confirm)
+		json_object_set_new(req, "confirm", json_integer(confirm));
+
+	resp = call(sock, req, &err);
+	json_decref(req);
+	if (resp == NULL) {
+		fprintf(stderr, "qinqgw-ctl: %s: %s%s\n", sock, strerror(err),
+			err == EACCES ? " (the socket is for its group: mode 0660)"
+			: err == ENOENT || err == ECONNREFUSED ? " (is the gateway running, with this --ctl-socket?)"
+							      : "");
+		return EXIT_UNREACHABLE;
+	}
+
+	rc = json_is_true(json_object_get(resp, "ok")) ? 0 : EXIT_REFUSED;
+	if (raw) {
+		json_dumpf(resp, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("\n");
+	} else if (rc != 0) {
+		print_errors(wants_file ? file : NULL, resp);
+	} else if (strcmp(cmd, "check") == 0) {
+		printf("%s: valid for the running gateway (generation %lld)\n", file,
+		       (long long)json_integer_value(json_object_get(resp, "generation")));
+	} else if (strcmp(cmd, "diff") == 0) {
+		print_diff(json_object_get(resp, "diff"));
+	} else if (strcmp(cmd, "apply") == 0) {
+		printf("applied: %s\n", json_string_value(json_object_get(resp, "message")));
+		print_diff(json_object_get(resp, "diff"));
+		if (confirm)
+			printf("run `qinqgw-ctl confirm` within %ld s, or the previous config comes "
+			       "back\n",
+			       confirm);
+	} else if (strcmp(cmd, "confirm") == 0) {
+		printf("confirmed: generation %lld stays\n",
+		       (long long)json_integer_value(json_object_get(resp, "generation")));
+	} else {
+		printf("# generation %lld%s\n",
+		       (long long)json_integer_value(json_object_get(resp, "generation")),
+		       json_is_true(json_object_get(resp, "confirm_pending"))
+			       ? ", waiting for confirmation"
+			       : "");
+		json_dumpf(json_object_get(resp, "config"), stdout,
+			   JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("\n");
+	}
+	json_decref(resp);
+	return rc;
+}

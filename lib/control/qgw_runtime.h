@@ -1,0 +1,115 @@
+/*
+ * The running configuration and how it changes while the gateway forwards:
+ * validated against the running ports, flow counter slots carried over for
+ * unchanged flows, the new flow table built aside and published with one
+ * pointer store, the old one freed only after every worker has been
+ * quiescent (rte_rcu_qsbr), and "commit confirmed" with automatic rollback.
+ * Control plane only (main lcore).
+ */
+#ifndef QGW_RUNTIME_H
+#define QGW_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <rte_rcu_qsbr.h>
+
+#include "qgw_config.h"
+#include "qgw_counters.h"
+#include "qgw_shm.h"
+#include "qgw_table.h"
+
+#define QGW_RCU_TIMEOUT_MS 1000 /**< wait for quiescence before deferring a free */
+#define QGW_MAX_DEFERRED 64
+
+/** An old table waiting for quiescence, with the counter slots it held. */
+struct qgw_deferred {
+	struct qgw_table *table;
+	uint64_t token; /**< rte_rcu_qsbr_start() when it was replaced */
+	uint32_t nb_slots;
+	uint32_t *slots; /**< slots to release with it */
+};
+
+struct qgw_runtime {
+	struct qgw_config *cfg;	    /**< running config */
+	uint32_t *slots;	    /**< counter slot of each flow of cfg */
+	uint64_t generation;
+	/* Written here with a release store, read by every worker (acquire). */
+	struct qgw_table *table;
+	struct rte_rcu_qsbr *rcu;
+	unsigned int nb_workers;
+	struct qgw_worker_counters **counters; /**< per worker, in the stats segment */
+	struct qgw_shm *shm;
+	uint16_t port_id[QGW_NB_PORTS];
+	bool slot_used[QGW_MAX_FLOWS]; /**< held by the running table or a deferred one */
+	struct qgw_deferred deferred[QGW_MAX_DEFERRED];
+	unsigned int nb_deferred;
+	/* Commit confirmed: while pending, rollback is the config to restore. */
+	struct qgw_config *rollback;
+	uint64_t confirm_deadline; /**< CLOCK_MONOTONIC ns, 0: nothing pending */
+};
+
+/**
+ * First table: flows get slots 0..n-1, generation 1.
+ *
+ * @return
+ *   0 or -errno.
+ */
+int qgw_runtime_init(struct qgw_runtime *rt, struct qgw_config *cfg);
+
+/**
+ * Check a candidate config against the running one: ports must keep their
+ * names and devices (changing them needs a restart). The candidate's ports
+ * are put in the running order (its flows' stacks with them).
+ *
+ * @param errs
+ *   Receives one message per problem, with the JSON path.
+ * @return
+ *   0 if it can be applied live, -EINVAL otherwise.
+ */
+int qgw_runtime_check(const struct qgw_runtime *rt, struct qgw_config *cand,
+		      struct qgw_errors *errs);
+
+/**
+ * Apply a config checked by qgw_runtime_check(): on success the runtime owns
+ * cand and the generation grows by one.
+ *
+ * @param who
+ *   For the log: who asked (e.g. "uid 0 pid 42", "SIGHUP").
+ * @param confirm_s
+ *   0, or seconds within which qinqgw-ctl confirm must come, else the config
+ *   running before the first unconfirmed apply comes back.
+ * @param msg
+ *   Receives a summary ("generation 5: 1 flow added, ...") or an error.
+ * @return
+ *   0 or -errno (nothing changed then).
+ */
+int qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *who,
+		      unsigned int confirm_s, char *msg, size_t msglen);
+
+/** Confirm a pending apply; -ENOENT if none is pending. */
+int qgw_runtime_confirm(struct qgw_runtime *rt, const char *who);
+
+/**
+ * Periodic work: roll back an unconfirmed apply whose time is up, free
+ * deferred tables whose readers have all been quiescent.
+ */
+void qgw_runtime_tick(struct qgw_runtime *rt);
+
+/** Wait for quiescence and free everything; the workers must have stopped. */
+void qgw_runtime_fini(struct qgw_runtime *rt);
+
+/**
+ * What would change from a to b: flows added, removed, changed field by field.
+ *
+ * @return
+ *   {"added": [names], "removed": [names], "changed": {name: [changes]},
+ *    "ports": [changes], "unchanged": N}
+ */
+json_t *qgw_config_diff(const struct qgw_config *a, const struct qgw_config *b);
+
+/** The config as JSON, every key with its effective value. */
+json_t *qgw_config_dump(const struct qgw_config *cfg);
+
+#endif /* QGW_RUNTIME_H */
