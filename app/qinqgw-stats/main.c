@@ -166,6 +166,10 @@ print_table(const struct opts *o, const struct qgw_shm_view *v, const struct sam
 	       h->state == QGW_SHM_STOPPED ? "ran" : "up", duration(up > 0 ? up : 0, b1, sizeof(b1)),
 	       h->generation, h->nb_workers, h->nb_workers == 1 ? "" : "s", busy_percent(c));
 
+	if (h->state == QGW_SHM_STARTING) {
+		printf("(starting: ports and flows are not published yet)\n");
+		return;
+	}
 	printf("%-12s %-14s %-9s %10s %10s %10s %10s %10s", "PORT", "DEVICE", "LINK", "RX PKTS",
 	       "RX BYTES", "TX PKTS", "TX BYTES", "DROPPED");
 	if (prev)
