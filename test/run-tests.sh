@@ -7,7 +7,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 bash test/setup.sh || exit 1
 
-meson test -C build --print-errorlogs "$@"
+# Benchmarks (suite bench) report figures and are run on their own.
+meson test -C build --print-errorlogs --no-suite bench "$@"
 rc=$?
 
 /usr/bin/python3 - build/meson-logs/testlog.json <<'PY'
