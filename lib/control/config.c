@@ -505,8 +505,8 @@ parse_flow_mtu(struct walk *w, const char *path, const json_t *f, struct qgw_flo
 			err(w, p, "\"%s\" is not \"drop\" or \"icmp\"", json_string_value(x));
 	}
 
-	fc->mss4 = fc->mtu > 40 + QGW_MSS_MIN ? (uint16_t)RTE_MIN(fc->mtu - 40, (uint32_t)QGW_MSS_MAX) : 0;
-	fc->mss6 = fc->mtu > 60 + QGW_MSS_MIN ? (uint16_t)RTE_MIN(fc->mtu - 60, (uint32_t)QGW_MSS_MAX) : 0;
+	fc->mss4 = fc->mtu >= 40 + QGW_MSS_MIN ? (uint16_t)RTE_MIN(fc->mtu - 40, (uint32_t)QGW_MSS_MAX) : 0;
+	fc->mss6 = fc->mtu >= 60 + QGW_MSS_MIN ? (uint16_t)RTE_MIN(fc->mtu - 60, (uint32_t)QGW_MSS_MAX) : 0;
 	path_key(p, path, "mss_clamp");
 	x = json_object_get(f, "mss_clamp");
 	if (x != NULL) {

@@ -35,17 +35,21 @@
 /* RFC 4443 2.4(c): ... without exceeding the minimum IPv6 MTU. */
 #define ICMP6_MAX 1280
 
-/* Offset of the TCP header of an IPv6 packet, walking extension headers. */
+/*
+ * Offset of the upper-layer header of an IPv6 packet, walking extension
+ * headers (RFC 8200 order: hop-by-hop, destination options, routing,
+ * fragment, ...); *proto receives its protocol. 0 if it is not in the first
+ * `avail` bytes or the packet is a non-first fragment.
+ */
+#define IPV6_MAX_EXT 8
 static uint32_t
-ipv6_tcp(const uint8_t *p, uint32_t avail, uint32_t l3off)
+ipv6_upper(const uint8_t *p, uint32_t avail, uint32_t l3off, uint8_t *proto)
 {
 	uint32_t off = l3off + IPV6_HDR;
 	uint8_t nh = p[l3off + 6];
 
-	for (unsigned int i = 0; i < 4; i++) {
+	for (unsigned int i = 0; i <= IPV6_MAX_EXT; i++) {
 		switch (nh) {
-		case PROTO_TCP:
-			return off;
 		case 0:	 /* hop-by-hop */
 		case 43: /* routing */
 		case 60: /* destination options */
@@ -54,17 +58,27 @@ ipv6_tcp(const uint8_t *p, uint32_t avail, uint32_t l3off)
 			nh = p[off];
 			off += (p[off + 1] + 1) * 8;
 			break;
-		case 44: /* fragment: only the first one holds the TCP header */
+		case 44: /* fragment: only the first one holds the upper-layer header */
 			if (off + 8 > avail || (rd16(p + off + 2) & 0xfff8) != 0)
 				return 0;
 			nh = p[off];
 			off += 8;
 			break;
 		default:
-			return 0;
+			*proto = nh;
+			return off;
 		}
 	}
 	return 0;
+}
+
+static uint32_t
+ipv6_tcp(const uint8_t *p, uint32_t avail, uint32_t l3off)
+{
+	uint8_t proto = 0;
+	uint32_t off = ipv6_upper(p, avail, l3off, &proto);
+
+	return proto == PROTO_TCP ? off : 0;
 }
 
 /* One's complement update of a checksum for a 16-bit field change (RFC 1624). */
@@ -249,10 +263,18 @@ ipv6_answerable(const uint8_t *ip, uint32_t avail_l3)
 {
 	static const uint8_t zero[16];
 
+	uint8_t proto = 0;
+	uint32_t l4;
+
 	if (memcmp(ip + 8, zero, 16) == 0 || ip[8] == 0xff) /* unspecified or multicast src */
 		return false;
-	if (ip[6] == PROTO_ICMPV6 && IPV6_HDR + 1 <= avail_l3 && ip[IPV6_HDR] < 128)
-		return false; /* an ICMPv6 error */
+	/* Our source would be that destination: RFC 4443 2.2 wants it unicast. */
+	if (ip[24] == 0xff)
+		return false;
+	l4 = ipv6_upper(ip, avail_l3, 0, &proto);
+
+	if (l4 != 0 && proto == PROTO_ICMPV6 && l4 + 1 <= avail_l3 && ip[l4] < 128)
+		return false; /* an ICMPv6 error, even behind extension headers */
 	return true;
 }
 
@@ -266,11 +288,18 @@ static bool
 build_icmp(struct rte_mbuf *m, uint32_t l3off, bool v6, uint32_t quote, uint32_t mtu)
 {
 	uint32_t hdrs = v6 ? IPV6_HDR + ICMP_HDR : IPV4_MIN + ICMP_HDR;
-	uint8_t *q = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdrs), *ip, *orig, mac[6];
+	uint8_t *q, *ip, *orig, mac[6];
 
-	if (q == NULL)
+	if (rte_pktmbuf_headroom(m) >= hdrs) {
+		q = (uint8_t *)rte_pktmbuf_prepend(m, (uint16_t)hdrs);
+		memmove(q, q + hdrs, l3off);
+	} else if ((uint32_t)(m->buf_len - m->data_off) >= l3off + hdrs + quote) {
+		/* No headroom: the quote moves up instead of the L2 header down. */
+		q = rte_pktmbuf_mtod(m, uint8_t *);
+		memmove(q + l3off + hdrs, q + l3off, quote);
+	} else {
 		return false;
-	memmove(q, q + hdrs, l3off);
+	}
 	memcpy(mac, q, 6);
 	memcpy(q, q + 6, 6);
 	memcpy(q + 6, mac, 6);
@@ -337,7 +366,7 @@ qgw_oversize(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, unsign
 	     struct qgw_dp_ctx *ctx, struct qgw_flow_counters *fc)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint32_t avail = m->data_len, avail_l3, quote;
+	uint32_t avail = m->data_len, avail_l3, quote = 0;
 	uint8_t action = QGW_EV_DROPPED;
 	bool v6 = et == ETHER_IPV6, send = false;
 
@@ -359,13 +388,9 @@ qgw_oversize(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, unsign
 		send = ipv6_answerable(p + l3off, avail_l3);
 	}
 
-	if (send && !icmp_allowed(d, &ctx->bucket[d->slot * QGW_NB_PORTS + in])) {
-		send = false;
-		action = QGW_EV_ICMP_SUPPRESSED;
-		fc->icmp_suppressed++;
-	}
 	if (send) {
 		uint32_t l3len = m->pkt_len - l3off;
+		uint32_t hdrs = v6 ? IPV6_HDR + ICMP_HDR : IPV4_MIN + ICMP_HDR;
 
 		if (!v6) {
 			uint32_t tot = rd16(p + l3off + 2);
@@ -377,15 +402,21 @@ qgw_oversize(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, unsign
 			quote = RTE_MIN(RTE_MIN(l3len, tot), (uint32_t)(ICMP6_MAX - IPV6_HDR - ICMP_HDR));
 		}
 		quote = RTE_MIN(quote, avail_l3);
-		action = QGW_EV_ICMP_SENT;
+		/* The error is built in this buffer: no room, no ICMP (and no token). */
+		if (rte_pktmbuf_headroom(m) < hdrs &&
+		    (uint32_t)(m->buf_len - m->data_off) < l3off + hdrs + quote)
+			send = false;
 	}
-	log_event(pt, in, d, m, l3off, et, limit, action, ctx->events[in]);
-	if (!send)
-		return false;
-	if (!build_icmp(m, l3off, v6, quote, limit)) {
+	if (send && !icmp_allowed(d, &ctx->bucket[d->slot * QGW_NB_PORTS + in])) {
+		send = false;
+		action = QGW_EV_ICMP_SUPPRESSED;
 		fc->icmp_suppressed++;
-		return false;
 	}
+	if (send)
+		action = QGW_EV_ICMP_SENT;
+	log_event(pt, in, d, m, l3off, et, limit, action, ctx->events[in]);
+	if (!send || !build_icmp(m, l3off, v6, quote, limit))
+		return false;
 	fc->icmp_sent++;
 	return true;
 }
