@@ -10,11 +10,14 @@ cd "$top"
 # Build: compiler, meson, DPDK 22.11 (with the net_pcap/ring/null/tap PMDs),
 # jansson, libnuma, CUnit. Tests and demo: scapy (crafted frames, Debian's
 # python3), tcpdump (shows frames), iproute2/procps (namespaces, sysctl),
-# prometheus (promtool checks the --prometheus output).
+# prometheus (promtool checks the --prometheus output); the e2e suite: clang
+# and libbpf-dev (tc BPF tagging), ethtool, socat, ping, OpenSSH (run by hand
+# in a namespace; the package's own sshd service is not started).
 packages=(
 	gcc pkg-config meson ninja-build
 	dpdk dpdk-dev libdpdk-dev libjansson-dev libnuma-dev libcunit1-dev libpcap-dev
 	python3 python3-scapy tcpdump iproute2 procps prometheus
+	clang libbpf-dev ethtool socat iputils-ping openssh-server openssh-client
 )
 
 missing=()
@@ -30,7 +33,16 @@ if ((${#missing[@]})); then
 	echo "setup: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	# Installing openssh-server must not start an sshd on port 22.
+	policy=/usr/sbin/policy-rc.d
+	own_policy=0
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' > "$policy"
+		chmod +x "$policy"
+		own_policy=1
+	fi
 	apt-get install -y -qq "${missing[@]}" >/dev/null
+	[ "$own_policy" = 0 ] || rm -f "$policy"
 fi
 
 if [ ! -f build/build.ninja ]; then

@@ -106,9 +106,31 @@ qgw_port_start(uint16_t port_id, const struct qgw_port_cfg *pc, uint16_t nb_queu
 		if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	}
-	if (info.max_mtu >= pc->max_frame - RTE_ETHER_HDR_LEN &&
-	    info.min_mtu <= pc->max_frame - RTE_ETHER_HDR_LEN)
-		conf.rxmode.mtu = pc->max_frame - RTE_ETHER_HDR_LEN;
+	/*
+	 * Receive frames up to max_frame. ethdev checks mtu + the driver's L2
+	 * overhead against max_rx_pktlen; a device that cannot take max_frame
+	 * keeps its MTU, and the gateway still enforces max_frame on egress.
+	 */
+	{
+		uint32_t want = pc->max_frame - RTE_ETHER_HDR_LEN;
+		uint32_t overhead = info.max_mtu != UINT16_MAX && info.max_rx_pktlen > info.max_mtu
+					    ? info.max_rx_pktlen - info.max_mtu
+					    : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+
+		if (want >= info.min_mtu && want <= info.max_mtu &&
+		    want + overhead <= info.max_rx_pktlen)
+			conf.rxmode.mtu = want;
+		else
+			QGW_LOG(WARNING,
+				"port %s: %s takes frames up to %u bytes, not max_frame %u: it "
+				"keeps its default MTU (frames it cannot take are lost in the "
+				"NIC); the gateway still enforces max_frame",
+				pc->name, pc->device,
+				info.max_rx_pktlen > RTE_ETHER_CRC_LEN
+					? info.max_rx_pktlen - RTE_ETHER_CRC_LEN
+					: info.max_rx_pktlen,
+				pc->max_frame);
+	}
 
 	ret = rte_eth_dev_configure(port_id, nb_queues, nb_queues, &conf);
 	if (ret < 0) {
