@@ -6,6 +6,7 @@
 #include "qgw_table.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -46,9 +47,16 @@ fill_dir(struct qgw_dp_dir *d, const struct qgw_config *cfg, uint32_t f, unsigne
 	for (unsigned int i = 0; i < out->nb_tags && i < in->nb_tags; i++)
 		if (out->tag[i].pcp < 0)
 			keep[4 * i + 2] = 0xf0;
+	/* In place (as many tags pushed as popped), the rewrite stores 8 bytes:
+	 * whatever follows the tags is kept as it is. */
+	if (out->nb_tags == in->nb_tags)
+		for (unsigned int b = 4 * out->nb_tags; b < 8; b++)
+			keep[b] = 0xff;
 	memcpy(&d->tags, tags, 8);
 	memcpy(&d->keep, keep, 8);
 	d->slot = slot;
+	d->cnt_off = (uint32_t)(offsetof(struct qgw_worker_counters, flow) +
+				((size_t)slot * QGW_NB_PORTS + in_port) * sizeof(struct qgw_flow_counters));
 	d->pop = 4 * in->nb_tags;
 	d->push = 4 * out->nb_tags;
 	d->out = out_port;

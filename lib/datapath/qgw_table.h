@@ -16,6 +16,7 @@
 #include <rte_common.h>
 
 #include "qgw_config.h"
+#include "qgw_counters.h"
 
 #define QGW_VID_SPACE 4096
 
@@ -28,6 +29,7 @@ struct qgw_dp_dir {
 	uint64_t tags;	/**< egress tag bytes, wire order; the first `push` bytes count */
 	uint64_t keep;	/**< bits of the popped tags' bytes copied into `tags` (PCP/DEI) */
 	uint32_t slot;	/**< flow counter slot */
+	uint32_t cnt_off; /**< byte offset of flow[slot][in] in struct qgw_worker_counters */
 	uint8_t pop;	/**< bytes of tags popped: 0, 4 or 8 */
 	uint8_t push;	/**< bytes of tags pushed: 0, 4 or 8 */
 	uint8_t out;	/**< egress port index */

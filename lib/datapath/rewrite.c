@@ -46,18 +46,22 @@ classify(const struct qgw_port_table *pt, const struct rte_mbuf *m, unsigned int
 	uint32_t flow = 0;
 	uint8_t t0;
 
-	if (unlikely(m->data_len < PARSE_LEN && m->data_len < len)) {
-		*reason = len < ETH_HDR ? QGW_DROP_RUNT : QGW_DROP_UNPARSABLE;
-		return NULL;
-	}
-	if (unlikely(len < SHORT_FRAME)) {
-		if (len < ETH_HDR) {
-			*reason = QGW_DROP_RUNT;
+	/* One comparison for the common case: a first segment that holds more
+	 * than three tags cannot be short, truncated or split. */
+	if (unlikely(m->data_len < SHORT_FRAME)) {
+		if (m->data_len < PARSE_LEN && m->data_len < len) {
+			*reason = len < ETH_HDR ? QGW_DROP_RUNT : QGW_DROP_UNPARSABLE;
 			return NULL;
 		}
-		*reason = check_short(pt, p, len);
-		if (*reason != QGW_DROP__MAX)
-			return NULL;
+		if (len < SHORT_FRAME) {
+			if (len < ETH_HDR) {
+				*reason = QGW_DROP_RUNT;
+				return NULL;
+			}
+			*reason = check_short(pt, p, len);
+			if (*reason != QGW_DROP__MAX)
+				return NULL;
+		}
 	}
 
 	t0 = pt->tpid[rd16(p + ETH_ADDRS)];
@@ -125,12 +129,20 @@ static inline unsigned int
 rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
 {
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-	uint64_t popped = 0, tags;
+	uint64_t popped, tags;
 
-	if (d->pop == 8)
-		memcpy(&popped, p + ETH_ADDRS, 8);
-	else if (d->pop == 4)
-		memcpy(&popped, p + ETH_ADDRS, 4);
+	/*
+	 * The 8 bytes behind the MACs, as received (the buffer always has them;
+	 * bytes past the frame are masked out or rewritten by the padding).
+	 */
+	memcpy(&popped, p + ETH_ADDRS, 8);
+	if (likely(d->push == d->pop)) {
+		/* In place: one load, one store; `keep` also covers the bytes
+		 * behind the pushed tags, so they are written back unchanged. */
+		tags = (d->tags & ~d->keep) | (popped & d->keep);
+		memcpy(p + ETH_ADDRS, &tags, 8);
+		goto pad;
+	}
 	tags = (d->tags & ~d->keep) | (popped & d->keep);
 
 	if (d->push > d->pop) {
@@ -152,6 +164,7 @@ rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
 	else if (d->push == 4)
 		memcpy(p + ETH_ADDRS, &tags, 4);
 
+pad:
 	if (unlikely(m->pkt_len < QGW_MIN_FRAME)) {
 		uint16_t pad = QGW_MIN_FRAME - m->pkt_len;
 		char *tail = rte_pktmbuf_append(m, pad);
@@ -163,6 +176,41 @@ rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
 		memset(tail, 0, pad);
 	}
 	return 0;
+}
+
+/*
+ * Cheap filter in front of the MSS clamp: false when the frame surely is not
+ * a TCP SYN of IPv4 (one customer tag at most, no IP options needed to see
+ * the protocol and flags); true sends it to the full parser, which also
+ * handles IPv6, extension headers and deeper tag stacks.
+ */
+static inline bool
+maybe_syn(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, const struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *) + ETH_ADDRS + d->pop;
+	uint32_t room = m->data_len - ETH_ADDRS - d->pop;
+	uint16_t et;
+
+	if (unlikely(room < 2 + TAG + 20 + 14))
+		return true;
+	et = rd16(p);
+	if (pt->tpid[et] != QGW_TPID_NONE) {
+		p += TAG;
+		et = rd16(p);
+	}
+	if (likely(et == 0x0800)) {
+		const uint8_t *ip = p + 2;
+		uint32_t ihl = (ip[0] & 0x0f) * 4u;
+
+		/* not TCP, or a non-first fragment */
+		if (ip[9] != 6 || (rd16(ip + 6) & 0x1fff) != 0)
+			return false;
+		/* TCP flags inside the first segment: look; else let the parser decide */
+		if ((uint32_t)(ip + ihl + 14 - rte_pktmbuf_mtod(m, const uint8_t *)) <= m->data_len)
+			return (ip[ihl + 13] & 0x02) != 0;
+		return true;
+	}
+	return et == 0x86dd || pt->tpid[et] != QGW_TPID_NONE;
 }
 
 /*
@@ -220,7 +268,7 @@ qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts,
 			drops[nb_drop++] = m;
 			continue;
 		}
-		fc = &c->flow[d->slot][in];
+		fc = (struct qgw_flow_counters *)((char *)c + d->cnt_off);
 		fc->pkts++;
 		fc->bytes += len;
 		if (len > fc->max_len)
@@ -244,7 +292,7 @@ qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts,
 				continue;
 			}
 		}
-		if (d->mss4 | d->mss6) {
+		if ((d->mss4 | d->mss6) && maybe_syn(pt, d, m)) {
 			uint16_t et = 0;
 			uint32_t l3off = qgw_l3_offset(pt, rte_pktmbuf_mtod(m, const uint8_t *),
 						       m->data_len, ETH_ADDRS + d->pop, &et);

@@ -10,7 +10,8 @@
  * instructions per packet (stable on noisy machines). Figures, never a
  * pass/fail.
  *
- * Usage: dp_bench [--mix NAME] [--runs N] [--bursts N] [--json]
+ * Usage: dp_bench [--mix NAME] [--runs N] [--bursts N] [--json] [--no-mss]
+ *   --no-mss: the 1:1 flows without TCP MSS clamping (the default clamps)
  *   mixes: translate (1:1), push (0:1), pop (1:0), 2to2, mixed (all + drops)
  */
 #include <getopt.h>
@@ -47,7 +48,7 @@ static const struct mix mixes[] = {
 };
 
 static char *
-make_config(void)
+make_config(int mss)
 {
 	size_t cap = 256 + (size_t)NB_FLOWS * 256, n;
 	char *doc = malloc(cap);
@@ -57,9 +58,9 @@ make_config(void)
 	/* 1:1 on VIDs 1..NB_FLOWS-3 of port a; one 2:2, one catch-all push, one pop */
 	for (unsigned int f = 0; f < NB_FLOWS - 3; f++)
 		n += snprintf(doc + n, cap - n,
-			      "{\"name\": \"t%u\", \"a\": [{\"tpid\": \"0x88a8\", \"vid\": %u}], "
-			      "\"b\": [{\"tpid\": \"0x8100\", \"vid\": %u}]},",
-			      f, 1 + f % 4000, 1 + (f + 7) % 4000);
+			      "{\"name\": \"t%u\", \"mss_clamp\": %s, \"a\": [{\"tpid\": \"0x88a8\", "
+			      "\"vid\": %u}], \"b\": [{\"tpid\": \"0x8100\", \"vid\": %u}]},",
+			      f, mss ? "true" : "false", 1 + f % 4000, 1 + (f + 7) % 4000);
 	n += snprintf(doc + n, cap - n,
 		      "{\"name\": \"two\", \"a\": [{\"tpid\": \"0x9100\", \"vid\": 10}, {\"tpid\": "
 		      "\"0x8100\", \"vid\": 20}], \"b\": [{\"tpid\": \"0x9200\", \"vid\": 30}, "
@@ -200,11 +201,12 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"mix", required_argument, NULL, 'm'},	 {"runs", required_argument, NULL, 'r'},
 		{"bursts", required_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'},
+		{"no-mss", no_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *only = NULL;
 	unsigned int runs = 21, bursts = 20000;
-	int json = 0, c;
+	int json = 0, mss = 1, c;
 	struct qgw_errors errs = {0};
 	struct qgw_config *cfg;
 	struct qgw_table *t;
@@ -220,6 +222,8 @@ main(int argc, char **argv)
 			bursts = (unsigned int)atoi(optarg);
 		else if (c == 'j')
 			json = 1;
+		else if (c == 'n')
+			mss = 0;
 		else
 			return 2;
 	}
@@ -227,7 +231,7 @@ main(int argc, char **argv)
 		return 2;
 	if (rte_eal_init(RTE_DIM(eal), eal) < 0)
 		return 1;
-	doc = make_config();
+	doc = make_config(mss);
 	cfg = qgw_config_load_string(doc, &errs);
 	free(doc);
 	if (cfg == NULL) {
