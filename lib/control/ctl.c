@@ -182,8 +182,8 @@ add_state(json_t *r, const struct qgw_runtime *rt)
 	}
 }
 
-json_t *
-qgw_ctl_request(struct qgw_runtime *rt, json_t *req, const char *who)
+static json_t *
+request(struct qgw_runtime *rt, json_t *req, const char *who)
 {
 	const char *cmd = json_string_value(json_object_get(req, "command"));
 	json_t *ver = json_object_get(req, "version"), *r = NULL;
@@ -244,6 +244,15 @@ qgw_ctl_request(struct qgw_runtime *rt, json_t *req, const char *who)
 	} else {
 		return fail("unknown command \"%s\" (check, diff, apply, confirm, show)", cmd);
 	}
+	return r;
+}
+
+/* Every response carries the state, refusals included. */
+json_t *
+qgw_ctl_request(struct qgw_runtime *rt, json_t *req, const char *who)
+{
+	json_t *r = request(rt, req, who);
+
 	add_state(r, rt);
 	return r;
 }
@@ -319,6 +328,7 @@ serve_client(struct qgw_ctl_client *c, struct qgw_runtime *rt)
 			if (cap > QGW_CTL_MAX_REQUEST + 4096) {
 				json_t *r = fail("request longer than %s bytes", "16 MiB");
 
+				add_state(r, rt);
 				send_line(c, r);
 				json_decref(r);
 				drop_client(c);
@@ -347,8 +357,12 @@ serve_client(struct qgw_ctl_client *c, struct qgw_runtime *rt)
 
 			*nl = '\0';
 			req = json_loads(c->buf, JSON_REJECT_DUPLICATES, &jerr);
-			resp = req ? qgw_ctl_request(rt, req, who)
-				   : fail("request is not JSON: %s", jerr.text);
+			if (req != NULL) {
+				resp = qgw_ctl_request(rt, req, who);
+			} else {
+				resp = fail("request is not JSON: %s", jerr.text);
+				add_state(resp, rt);
+			}
 			send_line(c, resp);
 			json_decref(req);
 			json_decref(resp);

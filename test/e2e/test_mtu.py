@@ -500,7 +500,7 @@ class Suite:
              "A->B 2 MiB TCP transfer completes, content intact",
              "B->A 2 MiB TCP transfer completes, content intact",
              "ssh with 300000 bytes of output completes",
-             "mss_clamped > 0 in both directions",
+             "mss_clamped >= 3 in both directions",
              "no oversize drops (drops.oversize == 0 both directions)",
              "gateway stops with exit 0 on SIGINT",
              ACCOUNTING]
@@ -539,18 +539,22 @@ class Suite:
                 print("# capture %s: %s" % (port, e))
             syns[port] = [x for x in (tcp_syn_mss(fr) for fr in frs) if x]
         # a tap sees both directions: what leaves the gateway on ccx comes
-        # from A, on twaren from B. Three connections (A->B, B->A, ssh): at
-        # least three SYN or SYN-ACK leave on each side, each with MSS 1456.
+        # from A, on twaren from B. Three connections (A->B, B->A, ssh) send
+        # three SYN or SYN-ACK each way; every one captured must carry MSS
+        # 1456. tcpdump on a loaded 2-core machine can miss a frame, so the
+        # count is asserted through the gateway's mss_clamped counters below
+        # and here only one captured per side is required.
         out = {"ccx": [x for x in syns["ccx"] if x[0] == nl.HOST_A_IP],
                "twaren": [x for x in syns["twaren"] if x[0] == nl.HOST_B_IP]}
         chk.check(SYN_CHECK,
-                  all(len(v) >= 3 and all(m == MSS for _, _, m in v) for v in out.values()),
+                  all(len(v) >= 1 and all(m == MSS for _, _, m in v) for v in out.values()),
                   "leaving on ccx (from A): %s; leaving on twaren (from B): %s"
                   % ([(k, m) for _, k, m in out["ccx"]], [(k, m) for _, k, m in out["twaren"]]))
         st = lab.stats()
         v = [counter(st, d, "mss_clamped") for d in ("twaren->ccx", "ccx->twaren")]
-        chk.check("mss_clamped > 0 in both directions",
-                  all(isinstance(x, int) and x > 0 for x in v),
+        # three connections: three SYN or SYN-ACK each way (more if resent)
+        chk.check("mss_clamped >= 3 in both directions",
+                  all(isinstance(x, int) and x >= 3 for x in v),
                   "twaren->ccx %s, ccx->twaren %s" % tuple(v))
         v = [counter(st, d, "drops.oversize") for d in ("twaren->ccx", "ccx->twaren")]
         chk.check("no oversize drops (drops.oversize == 0 both directions)",
