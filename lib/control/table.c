@@ -54,6 +54,7 @@ fill_dir(struct qgw_dp_dir *d, const struct qgw_config *cfg, uint32_t f, unsigne
 			keep[b] = 0xff;
 	memcpy(&d->tags, tags, 8);
 	memcpy(&d->keep, keep, 8);
+	d->tags &= ~d->keep; /* so the rewrite is one AND and one OR */
 	d->slot = slot;
 	d->cnt_off = (uint32_t)(offsetof(struct qgw_worker_counters, flow) +
 				((size_t)slot * QGW_NB_PORTS + in_port) * sizeof(struct qgw_flow_counters));
@@ -72,6 +73,7 @@ fill_dir(struct qgw_dp_dir *d, const struct qgw_config *cfg, uint32_t f, unsigne
 	d->icmp = fc->oversize_icmp;
 	d->mss4 = fc->mss4;
 	d->mss6 = fc->mss6;
+	d->mss_any = d->mss4 || d->mss6;
 	d->icmp_cost = fc->icmp_rate ? hz / fc->icmp_rate : 0;
 	d->icmp_depth = d->icmp_cost * fc->icmp_burst;
 }

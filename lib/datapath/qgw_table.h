@@ -26,14 +26,15 @@
 
 /** What to do with a frame of one flow received on one port. */
 struct qgw_dp_dir {
-	uint64_t tags;	/**< egress tag bytes, wire order; the first `push` bytes count */
-	uint64_t keep;	/**< bits of the popped tags' bytes copied into `tags` (PCP/DEI) */
+	uint64_t tags;	/**< egress tag bytes, wire order, with the `keep` bits cleared */
+	uint64_t keep;	/**< bits of the received bytes behind the MACs kept (PCP/DEI...) */
 	uint32_t slot;	/**< flow counter slot */
 	uint32_t cnt_off; /**< byte offset of flow[slot][in] in struct qgw_worker_counters */
 	uint8_t pop;	/**< bytes of tags popped: 0, 4 or 8 */
 	uint8_t push;	/**< bytes of tags pushed: 0, 4 or 8 */
 	uint8_t out;	/**< egress port index */
 	uint8_t icmp;	/**< 1: answer oversize IP frames with ICMP / ICMPv6 */
+	uint8_t mss_any; /**< mss4 or mss6 is set */
 	uint32_t safe_len;  /**< frames up to this long can be neither over mtu nor max_frame */
 	uint16_t mtu;	    /**< largest L3 packet (bytes after all tags) */
 	uint16_t max_out;   /**< egress port's max_frame */

@@ -124,6 +124,20 @@ pad_slow(struct rte_mbuf *m)
 	return rte_pktmbuf_mtod_offset(m, char *, len);
 }
 
+/* Move the 12 MAC bytes by delta (4 or 8, either way): both loads come
+ * before both stores, so the overlap is harmless and no libc call is made. */
+static inline void
+move_macs(uint8_t *dst, const uint8_t *src)
+{
+	uint64_t a;
+	uint32_t b;
+
+	memcpy(&a, src, 8);
+	memcpy(&b, src + 8, 4);
+	memcpy(dst, &a, 8);
+	memcpy(dst + 8, &b, 4);
+}
+
 /* Replace d->pop bytes of tags with d->push bytes; 0 or a drop reason. */
 static inline unsigned int
 rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
@@ -139,11 +153,11 @@ rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
 	if (likely(d->push == d->pop)) {
 		/* In place: one load, one store; `keep` also covers the bytes
 		 * behind the pushed tags, so they are written back unchanged. */
-		tags = (d->tags & ~d->keep) | (popped & d->keep);
+		tags = d->tags | (popped & d->keep);
 		memcpy(p + ETH_ADDRS, &tags, 8);
 		goto pad;
 	}
-	tags = (d->tags & ~d->keep) | (popped & d->keep);
+	tags = d->tags | (popped & d->keep);
 
 	if (d->push > d->pop) {
 		unsigned int delta = d->push - d->pop;
@@ -151,12 +165,12 @@ rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
 
 		if (unlikely(q == NULL))
 			return QGW_DROP_NO_HEADROOM;
-		memmove(q, q + delta, ETH_ADDRS);
+		move_macs(q, q + delta);
 		p = q;
 	} else if (d->push < d->pop) {
 		unsigned int delta = d->pop - d->push;
 
-		memmove(p + delta, p, ETH_ADDRS);
+		move_macs(p + delta, p);
 		p = (uint8_t *)rte_pktmbuf_adj(m, delta);
 	}
 	if (d->push == 8)
@@ -292,7 +306,7 @@ qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts,
 				continue;
 			}
 		}
-		if ((d->mss4 | d->mss6) && maybe_syn(pt, d, m)) {
+		if (d->mss_any && maybe_syn(pt, d, m)) {
 			uint16_t et = 0;
 			uint32_t l3off = qgw_l3_offset(pt, rte_pktmbuf_mtod(m, const uint8_t *),
 						       m->data_len, ETH_ADDRS + d->pop, &et);
