@@ -170,6 +170,10 @@ print_table(const struct opts *o, const struct qgw_shm_view *v, const struct sam
 		printf("(starting: ports and flows are not published yet)\n");
 		return;
 	}
+	for (unsigned int w = 0; w < h->nb_workers; w++)
+		if (v->workers[w].stalled && h->state == QGW_SHM_RUNNING)
+			printf("WARNING: worker %u (lcore %u) is STALLED: its heartbeat stands still\n\n",
+			       w, v->workers[w].lcore);
 	printf("%-12s %-14s %-9s %10s %10s %10s %10s %10s", "PORT", "DEVICE", "LINK", "RX PKTS",
 	       "RX BYTES", "TX PKTS", "TX BYTES", "DROPPED");
 	if (prev)
@@ -299,6 +303,8 @@ print_json(const struct opts *o, const struct qgw_shm_view *v, const struct samp
 		json_object_set_new(j, "lcore", json_integer(v->workers[w].lcore));
 		json_object_set_new(j, "socket", json_integer(v->workers[w].socket));
 		json_object_set_new(j, "heartbeat", json_integer((json_int_t)v->workers[w].heartbeat));
+		json_object_set_new(j, "stalled", json_boolean(v->workers[w].stalled));
+		json_object_set_new(j, "stalls", json_integer((json_int_t)v->workers[w].stalls));
 		json_object_set_new(j, "rx_packets",
 				    json_integer((json_int_t)(wc->port[0].rx_pkts + wc->port[1].rx_pkts)));
 		json_object_set_new(j, "busy_polls", json_integer((json_int_t)wc->busy_polls));
@@ -328,6 +334,19 @@ print_json(const struct opts *o, const struct qgw_shm_view *v, const struct samp
 		json_object_set_new(link, "full_duplex", json_boolean(v->ports[p].link_duplex));
 		json_object_set_new(link, "changes", json_integer((json_int_t)v->ports[p].link_changes));
 		json_object_set_new(j, "link", link);
+		{
+			json_t *nic = json_object();
+
+			json_object_set_new(nic, "rx_missed",
+					    json_integer((json_int_t)v->ports[p].nic_rx_missed));
+			json_object_set_new(nic, "rx_nombuf",
+					    json_integer((json_int_t)v->ports[p].nic_rx_nombuf));
+			json_object_set_new(nic, "rx_errors",
+					    json_integer((json_int_t)v->ports[p].nic_rx_errors));
+			json_object_set_new(nic, "tx_errors",
+					    json_integer((json_int_t)v->ports[p].nic_tx_errors));
+			json_object_set_new(j, "nic", nic);
+		}
 		json_object_set_new(j, "rx_packets", json_integer((json_int_t)pc->rx_pkts));
 		json_object_set_new(j, "rx_bytes", json_integer((json_int_t)pc->rx_bytes));
 		json_object_set_new(j, "tx_packets", json_integer((json_int_t)pc->tx_pkts));
@@ -474,6 +493,23 @@ print_prometheus(const struct opts *o, const struct qgw_shm_view *v, const struc
 			       lv(v->ports[p].name, l1, 160), lv(v->drops[r].name, l2, 160),
 			       c->port[p].drop[r]);
 	}
+#define NIC_COUNTER(metric, field, help)                                                           \
+	do {                                                                                       \
+		prom_head(metric, "counter", help);                                                \
+		for (unsigned int p = 0; p < h->nb_ports; p++)                                     \
+			if (port_selected(o, v, p))                                                \
+				printf(metric "{port=\"%s\"} %" PRIu64 "\n",                       \
+				       lv(v->ports[p].name, l1, 160), v->ports[p].field);         \
+	} while (0)
+	NIC_COUNTER("qinqgw_port_nic_rx_missed_total", nic_rx_missed,
+		    "Frames the NIC dropped because its RX ring was full.");
+	NIC_COUNTER("qinqgw_port_nic_rx_nombuf_total", nic_rx_nombuf,
+		    "Frames the NIC dropped for want of an mbuf.");
+	NIC_COUNTER("qinqgw_port_nic_rx_errors_total", nic_rx_errors,
+		    "Frames the NIC received in error.");
+	NIC_COUNTER("qinqgw_port_nic_tx_errors_total", nic_tx_errors,
+		    "Frames the NIC failed to send.");
+#undef NIC_COUNTER
 	prom_head("qinqgw_port_link_up", "gauge", "1 if the port's link is up.");
 	for (unsigned int p = 0; p < h->nb_ports; p++)
 		if (port_selected(o, v, p))
@@ -578,6 +614,10 @@ print_prometheus(const struct opts *o, const struct qgw_shm_view *v, const struc
 		       wc->idle_cycles);
 		free(wc);
 	}
+	prom_head("qinqgw_worker_stalled", "gauge",
+		  "1 while the worker's heartbeat stands still (checked every second).");
+	for (unsigned int w = 0; w < h->nb_workers; w++)
+		printf("qinqgw_worker_stalled{worker=\"%u\"} %u\n", w, v->workers[w].stalled);
 	prom_head("qinqgw_worker_heartbeat", "gauge",
 		  "Worker loop progress (iterations / 256); stuck if it stops moving.");
 	for (unsigned int w = 0; w < h->nb_workers; w++)

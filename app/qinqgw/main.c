@@ -126,6 +126,41 @@ struct app {
 	bool launched; /* the workers ran: counters are complete */
 };
 
+/* The NIC's own drop counters into the stats segment. */
+static void
+update_nic(struct app *a)
+{
+	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
+		struct rte_eth_stats st;
+
+		if (a->port_started[p] && rte_eth_stats_get(a->port_id[p], &st) == 0)
+			qgw_shm_set_nic(a->shm, p, st.imissed, st.rx_nombuf, st.ierrors,
+					st.oerrors);
+	}
+}
+
+/* A worker whose heartbeat stood still for a second is stalled: log, flag. */
+static void
+check_workers(struct app *a, uint64_t *last)
+{
+	for (unsigned int i = 0; i < a->nb_workers; i++) {
+		struct qgw_shm_worker *sw = qgw_shm_worker(a->shm, i);
+		uint64_t hb = __atomic_load_n(&sw->heartbeat, __ATOMIC_RELAXED);
+		bool still = hb == last[i];
+
+		if (still && !sw->stalled) {
+			sw->stalls++;
+			__atomic_store_n(&sw->stalled, 1, __ATOMIC_RELAXED);
+			QGW_LOG(ERR, "worker %u (lcore %u) stalled: no progress for 1 s", i,
+				sw->lcore);
+		} else if (!still && sw->stalled) {
+			__atomic_store_n(&sw->stalled, 0, __ATOMIC_RELAXED);
+			QGW_LOG(WARNING, "worker %u (lcore %u) polls again", i, sw->lcore);
+		}
+		last[i] = hb;
+	}
+}
+
 /* Link state into the stats segment; logs every change. */
 static void
 update_links(struct app *a)
@@ -229,6 +264,7 @@ app_start(struct app *a)
 	a->rt.nb_workers = a->nb_workers;
 	a->rt.counters = a->counters;
 	a->rt.shm = a->shm;
+	a->rt.workers = a->workers;
 	memcpy(a->rt.port_id, a->port_id, sizeof(a->port_id));
 	ret = qgw_runtime_init(&a->rt, a->cfg);
 	if (ret < 0) {
@@ -329,6 +365,7 @@ parse_app_args(int argc, char **argv, const char **config, struct app *a)
 		{"stats-group", required_argument, NULL, 'g'},
 		{"ctl-socket", required_argument, NULL, 's'},
 		{"ctl-group", required_argument, NULL, 'G'},
+		{"fault-injection", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -352,6 +389,9 @@ parse_app_args(int argc, char **argv, const char **config, struct app *a)
 			break;
 		case 'G':
 			a->ctl_group = optarg;
+			break;
+		case 'F':
+			a->rt.fault_injection = true;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -430,7 +470,8 @@ main(int argc, char **argv)
 
 	ret = app_start(&a);
 	if (ret == 0) {
-		uint64_t next_links = 0;
+		uint64_t next_links = rte_get_tsc_cycles() + rte_get_tsc_hz();
+		uint64_t beats[RTE_MAX_LCORE] = {0};
 
 		while (!quit) {
 			struct pollfd fds[1 + QGW_CTL_MAX_CLIENTS];
@@ -447,6 +488,8 @@ main(int argc, char **argv)
 			now = rte_get_tsc_cycles();
 			if (now >= next_links) {
 				update_links(&a);
+				update_nic(&a);
+				check_workers(&a, beats);
 				next_links = now + rte_get_tsc_hz();
 			}
 		}

@@ -16,6 +16,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "qgw_config.h"
+#include "qgw_datapath.h"
 #include "qgw_counters.h"
 #include "qgw_shm.h"
 #include "qgw_table.h"
@@ -45,6 +46,13 @@ struct qgw_runtime {
 	bool slot_used[QGW_MAX_FLOWS]; /**< held by the running table or a deferred one */
 	struct qgw_deferred deferred[QGW_MAX_DEFERRED];
 	unsigned int nb_deferred;
+	/* Fault injection (--fault-injection; tests only). */
+	bool fault_injection;
+	struct qgw_worker *workers; /**< nb_workers entries */
+	struct rte_mempool *held_pool;
+	void **held;		    /**< mbufs taken from held_pool */
+	unsigned int nb_held;
+	uint64_t hold_until;	    /**< CLOCK_MONOTONIC ns */
 	/* Commit confirmed: while pending, rollback is the config to restore. */
 	struct qgw_config *rollback;
 	uint64_t confirm_deadline; /**< CLOCK_MONOTONIC ns, 0: nothing pending */
@@ -96,6 +104,15 @@ int qgw_runtime_confirm(struct qgw_runtime *rt, const char *who);
  * deferred tables whose readers have all been quiescent.
  */
 void qgw_runtime_tick(struct qgw_runtime *rt);
+
+/**
+ * Fault injection: stall a worker for ms, or hold every mbuf of the pool for
+ * ms (the NIC then has nothing to receive into).
+ *
+ * @return
+ *   0, -EPERM without --fault-injection, -EINVAL on a bad worker or value.
+ */
+int qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_t hold_ms);
 
 /** Wait for quiescence and free everything; the workers must have stopped. */
 void qgw_runtime_fini(struct qgw_runtime *rt);

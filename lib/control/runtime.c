@@ -20,6 +20,7 @@
 
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_mempool.h>
 
 #include "qgw_log.h"
 
@@ -172,9 +173,56 @@ retire(struct qgw_runtime *rt, struct qgw_table *old, uint32_t *slots, uint32_t 
 	free(slots);
 }
 
+int
+qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_t hold_ms)
+{
+	if (!rt->fault_injection)
+		return -EPERM;
+	if (stall_ms > 60000 || hold_ms > 60000)
+		return -EINVAL;
+	if (stall_ms) {
+		if (worker < 0 || (unsigned int)worker >= rt->nb_workers)
+			return -EINVAL;
+		rt->workers[worker].stall_ms = stall_ms;
+		QGW_LOG(WARNING, "fault injection: worker %d stalls for %u ms", worker, stall_ms);
+	}
+	if (hold_ms && rt->held == NULL) {
+		struct rte_mempool *mp = rte_mempool_lookup("qgw_mbuf_s0");
+		unsigned int n;
+
+		if (mp == NULL)
+			return -EINVAL;
+		n = rte_mempool_avail_count(mp) + 1024;
+		rt->held = calloc(n, sizeof(*rt->held));
+		if (rt->held == NULL)
+			return -ENOMEM;
+		while (rt->nb_held < n && rte_mempool_get(mp, &rt->held[rt->nb_held]) == 0)
+			rt->nb_held++;
+		rt->held_pool = mp;
+		rt->hold_until = mono_ns() + (uint64_t)hold_ms * 1000000u;
+		QGW_LOG(WARNING, "fault injection: %u mbufs held for %u ms", rt->nb_held, hold_ms);
+	}
+	return 0;
+}
+
+static void
+release_held(struct qgw_runtime *rt)
+{
+	if (rt->held == NULL)
+		return;
+	for (unsigned int i = 0; i < rt->nb_held; i++)
+		rte_mempool_put(rt->held_pool, rt->held[i]);
+	QGW_LOG(WARNING, "fault injection: %u mbufs given back", rt->nb_held);
+	free(rt->held);
+	rt->held = NULL;
+	rt->nb_held = 0;
+}
+
 void
 qgw_runtime_tick(struct qgw_runtime *rt)
 {
+	if (rt->held != NULL && mono_ns() >= rt->hold_until)
+		release_held(rt);
 	for (unsigned int i = 0; i < rt->nb_deferred;) {
 		struct qgw_deferred *d = &rt->deferred[i];
 
@@ -329,6 +377,7 @@ qgw_runtime_confirm(struct qgw_runtime *rt, const char *who)
 void
 qgw_runtime_fini(struct qgw_runtime *rt)
 {
+	release_held(rt);
 	for (unsigned int i = 0; i < rt->nb_deferred; i++) {
 		qgw_table_free(rt->deferred[i].table);
 		free(rt->deferred[i].slots);

@@ -105,6 +105,9 @@ struct qgw_worker {
 	uint64_t *heartbeat; /**< loop iterations / 256, relaxed stores */
 	struct qgw_icmp_bucket *buckets; /**< this worker's ICMP rate limits */
 	struct qgw_event_ring *events[QGW_NB_PORTS]; /**< this worker's oversize logs */
+	/* Fault injection (qinqgw --fault-injection, tests only): written by the
+	 * control plane, read and cleared by the worker once per loop. */
+	volatile uint32_t stall_ms;
 };
 
 /**

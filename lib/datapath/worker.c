@@ -49,6 +49,12 @@ qgw_worker_main(void *arg)
 			}
 		}
 		rte_rcu_qsbr_quiescent(w->rcu, w->index);
+		if (unlikely(w->stall_ms != 0)) {
+			uint32_t ms = w->stall_ms;
+
+			w->stall_ms = 0;
+			rte_delay_ms(ms);
+		}
 
 		now = rte_rdtsc();
 		if (got) {

@@ -30,7 +30,7 @@
 #include "qgw_events.h"
 
 #define QGW_SHM_MAGIC "QINQGWST" /* 8 bytes, no NUL */
-#define QGW_SHM_VERSION 2
+#define QGW_SHM_VERSION 3
 #define QGW_SHM_DEFAULT_NAME "qinqgw"
 #define QGW_SHM_NAME_MAX 64
 #define QGW_SHM_STACK_MAX 48
@@ -79,6 +79,12 @@ struct qgw_shm_port {
 	uint32_t link_speed;  /**< Mbit/s, 0 unknown */
 	uint32_t link_duplex; /**< 1 full */
 	uint64_t link_changes; /**< link up/down transitions seen */
+	/* The NIC's own counters (rte_eth_stats), refreshed about once a second:
+	 * frames lost before the gateway saw them. */
+	uint64_t nic_rx_missed;	 /**< imissed: RX ring full */
+	uint64_t nic_rx_nombuf;	 /**< rx_nombuf: no mbuf to receive into */
+	uint64_t nic_rx_errors;	 /**< ierrors: bad frames (CRC, length) */
+	uint64_t nic_tx_errors;	 /**< oerrors */
 };
 
 struct qgw_shm_drop {
@@ -90,6 +96,9 @@ struct qgw_shm_worker {
 	uint32_t lcore;
 	uint32_t socket;
 	uint64_t heartbeat; /**< written by the worker: loop iterations / 256 */
+	uint32_t stalled;   /**< control plane: 1 while the heartbeat stands still */
+	uint32_t reserved;
+	uint64_t stalls;    /**< control plane: stalls detected since start */
 } __rte_cache_aligned;
 
 struct qgw_shm_flow {
@@ -146,6 +155,10 @@ void qgw_shm_publish_config(struct qgw_shm *s, const struct qgw_config *cfg,
 /** Update one port's link state (in_progress/epoch bracket). */
 void qgw_shm_set_link(struct qgw_shm *s, unsigned int port, bool up, uint32_t speed,
 		      bool full_duplex);
+
+/** Update one port's NIC counters (in_progress/epoch bracket). */
+void qgw_shm_set_nic(struct qgw_shm *s, unsigned int port, uint64_t missed, uint64_t nombuf,
+		     uint64_t rx_errors, uint64_t tx_errors);
 
 /** Set the gateway state (running / stopped). */
 void qgw_shm_set_state(struct qgw_shm *s, enum qgw_shm_state state);

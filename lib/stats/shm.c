@@ -284,6 +284,24 @@ qgw_shm_set_link(struct qgw_shm *s, unsigned int port, bool up, uint32_t speed, 
 }
 
 void
+qgw_shm_set_nic(struct qgw_shm *s, unsigned int port, uint64_t missed, uint64_t nombuf,
+		uint64_t rx_errors, uint64_t tx_errors)
+{
+	struct qgw_shm_header *h = s->hdr;
+	struct qgw_shm_port *p = (struct qgw_shm_port *)((char *)s->base + h->ports_off) + port;
+
+	if (p->nic_rx_missed == missed && p->nic_rx_nombuf == nombuf &&
+	    p->nic_rx_errors == rx_errors && p->nic_tx_errors == tx_errors)
+		return;
+	dir_begin(h);
+	p->nic_rx_missed = missed;
+	p->nic_rx_nombuf = nombuf;
+	p->nic_rx_errors = rx_errors;
+	p->nic_tx_errors = tx_errors;
+	dir_end(h);
+}
+
+void
 qgw_shm_set_state(struct qgw_shm *s, enum qgw_shm_state state)
 {
 	struct qgw_shm_header *h = s->hdr;
