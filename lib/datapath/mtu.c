@@ -106,13 +106,16 @@ qgw_mss_clamp(const struct qgw_dp_dir *d, struct rte_mbuf *m, uint32_t l3off, ui
 		    (rd16(p + l3off + 6) & 0x1fff) != 0)
 			return 0;
 		ihl = (p[l3off] & 0x0f) * 4u;
-		if (ihl < IPV4_MIN)
+		if (ihl < IPV4_MIN || rd16(p + l3off + 2) < ihl)
 			return 0;
+		/* Never read or write past the IP packet, whatever the frame holds. */
+		avail = RTE_MIN(avail, l3off + rd16(p + l3off + 2));
 		tcp = l3off + ihl;
 		limit = d->mss4;
 	} else if (et == ETHER_IPV6 && d->mss6) {
 		if (l3off + IPV6_HDR > avail || (p[l3off] >> 4) != 6)
 			return 0;
+		avail = RTE_MIN(avail, l3off + IPV6_HDR + rd16(p + l3off + 4));
 		tcp = ipv6_tcp(p, avail, l3off);
 		if (tcp == 0)
 			return 0;
@@ -377,7 +380,8 @@ qgw_oversize(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, unsign
 	if (!d->icmp || l3off == 0) {
 		/* drop only, or not an IP packet we can find */
 	} else if (et == ETHER_IPV4 && avail_l3 >= IPV4_MIN && (p[l3off] >> 4) == 4 &&
-		   (p[l3off] & 0x0f) >= 5) {
+		   (p[l3off] & 0x0f) >= 5 && rd16(p + l3off + 2) >= (p[l3off] & 0x0f) * 4u) {
+		/* (a total length under the header length is no packet to quote) */
 		if (!(p[l3off + 6] & 0x40)) {
 			action = QGW_EV_DF_CLEAR;
 			fc->df_clear++;
