@@ -18,6 +18,7 @@ packages=(
 	dpdk dpdk-dev libdpdk-dev libjansson-dev libnuma-dev libcunit1-dev libpcap-dev
 	python3 python3-scapy tcpdump iproute2 procps prometheus
 	clang libbpf-dev ethtool socat iputils-ping openssh-server openssh-client
+	valgrind util-linux
 )
 
 missing=()

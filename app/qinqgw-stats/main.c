@@ -966,7 +966,12 @@ main(int argc, char **argv)
 
 	if (o.watch == 0) {
 		cur.t = mono();
-		qgw_shm_read_counters(&v, cur.sum);
+		ret = qgw_shm_read_counters(&v, cur.sum);
+		if (ret < 0) {
+			fprintf(stderr, "qinqgw-stats: /dev/shm/%s: %s\n", o.name,
+				qgw_shm_strerror(ret));
+			return exit_code(ret);
+		}
 		if (o.oversize)
 			print_oversize(&o, &v);
 		else if (o.fmt == FMT_JSON)
@@ -998,7 +1003,8 @@ main(int argc, char **argv)
 			if (v.hdr.pid != pid)
 				have_prev = false;
 			cur.t = mono();
-			qgw_shm_read_counters(&v, cur.sum);
+			if (qgw_shm_read_counters(&v, cur.sum) < 0)
+				break;
 			if (tty)
 				printf("\033[H\033[2J");
 			else if (i > 0)

@@ -139,21 +139,26 @@ update_nic(struct app *a)
 	}
 }
 
-/* A worker whose heartbeat stood still for a second is stalled: log, flag. */
+/*
+ * A worker whose heartbeat stood still for two checks in a row (1-2 s) is
+ * stalled: log, flag. (One second alone can be a busy host's scheduler.)
+ */
 static void
-check_workers(struct app *a, uint64_t *last)
+check_workers(struct app *a, uint64_t *last, uint8_t *still_for)
 {
 	for (unsigned int i = 0; i < a->nb_workers; i++) {
 		struct qgw_shm_worker *sw = qgw_shm_worker(a->shm, i);
 		uint64_t hb = __atomic_load_n(&sw->heartbeat, __ATOMIC_RELAXED);
-		bool still = hb == last[i];
+		bool still;
 
+		still_for[i] = hb == last[i] ? (uint8_t)RTE_MIN(still_for[i] + 1, 2) : 0;
+		still = still_for[i] >= 2;
 		if (still && !sw->stalled) {
 			sw->stalls++;
 			__atomic_store_n(&sw->stalled, 1, __ATOMIC_RELAXED);
-			QGW_LOG(ERR, "worker %u (lcore %u) stalled: no progress for 1 s", i,
+			QGW_LOG(ERR, "worker %u (lcore %u) stalled: no progress for over 1 s", i,
 				sw->lcore);
-		} else if (!still && sw->stalled) {
+		} else if (still_for[i] == 0 && sw->stalled) {
 			__atomic_store_n(&sw->stalled, 0, __ATOMIC_RELAXED);
 			QGW_LOG(WARNING, "worker %u (lcore %u) polls again", i, sw->lcore);
 		}
@@ -325,8 +330,10 @@ app_stop(struct app *a)
 		qgw_shm_close(a->shm);
 	}
 	rte_free(a->counters);
-	for (unsigned int i = 0; a->workers != NULL && i < a->nb_workers; i++)
+	for (unsigned int i = 0; a->workers != NULL && i < a->nb_workers; i++) {
 		rte_free(a->workers[i].buckets);
+		free(a->workers[i].held);
+	}
 	rte_free(a->workers);
 	rte_free(a->rcu);
 }
@@ -458,8 +465,19 @@ main(int argc, char **argv)
 
 	ret = rte_eal_init(sep, argv);
 	if (ret < 0) {
-		fprintf(stderr, "qinqgw: cannot initialise DPDK (EAL): %s\n",
-			rte_strerror(rte_errno));
+		bool no_huge = false;
+
+		for (int i = 1; i < sep; i++)
+			no_huge |= strcmp(argv[i], "--no-huge") == 0;
+		if (rte_errno == EACCES && !no_huge)
+			fprintf(stderr,
+				"qinqgw: cannot initialise DPDK: no usable hugepages (reserve "
+				"some: echo 512 > "
+				"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages and mount "
+				"hugetlbfs on /dev/hugepages; or --no-huge for tests)\n");
+		else
+			fprintf(stderr, "qinqgw: cannot initialise DPDK (EAL): %s\n",
+				rte_strerror(rte_errno));
 		qgw_config_free(a.cfg);
 		return EXIT_FAILURE;
 	}
@@ -472,6 +490,7 @@ main(int argc, char **argv)
 	if (ret == 0) {
 		uint64_t next_links = rte_get_tsc_cycles() + rte_get_tsc_hz();
 		uint64_t beats[RTE_MAX_LCORE] = {0};
+		uint8_t still_for[RTE_MAX_LCORE] = {0};
 
 		while (!quit) {
 			struct pollfd fds[1 + QGW_CTL_MAX_CLIENTS];
@@ -489,7 +508,7 @@ main(int argc, char **argv)
 			if (now >= next_links) {
 				update_links(&a);
 				update_nic(&a);
-				check_workers(&a, beats);
+				check_workers(&a, beats, still_for);
 				next_links = now + rte_get_tsc_hz();
 			}
 		}

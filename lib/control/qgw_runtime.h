@@ -44,15 +44,13 @@ struct qgw_runtime {
 	struct qgw_shm *shm;
 	uint16_t port_id[QGW_NB_PORTS];
 	bool slot_used[QGW_MAX_FLOWS]; /**< held by the running table or a deferred one */
+	uint32_t next_slot;	       /**< where the round-robin search for a free slot starts */
 	struct qgw_deferred deferred[QGW_MAX_DEFERRED];
 	unsigned int nb_deferred;
 	/* Fault injection (--fault-injection; tests only). */
 	bool fault_injection;
 	struct qgw_worker *workers; /**< nb_workers entries */
-	struct rte_mempool *held_pool;
-	void **held;		    /**< mbufs taken from held_pool */
-	unsigned int nb_held;
-	uint64_t hold_until;	    /**< CLOCK_MONOTONIC ns */
+	uint64_t hold_until;	    /**< CLOCK_MONOTONIC ns, for the log */
 	/* Commit confirmed: while pending, rollback is the config to restore. */
 	struct qgw_config *rollback;
 	uint64_t confirm_deadline; /**< CLOCK_MONOTONIC ns, 0: nothing pending */

@@ -43,6 +43,7 @@ qgw_runtime_init(struct qgw_runtime *rt, struct qgw_config *cfg)
 		rt->slots[i] = i;
 		rt->slot_used[i] = true;
 	}
+	rt->next_slot = cfg->nb_flows % QGW_MAX_FLOWS;
 	rt->generation = 1;
 	rt->table = qgw_table_build(cfg, rt->slots, rt->generation, (int)rte_socket_id());
 	if (rt->table == NULL)
@@ -186,43 +187,36 @@ qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_
 		rt->workers[worker].stall_ms = stall_ms;
 		QGW_LOG(WARNING, "fault injection: worker %d stalls for %u ms", worker, stall_ms);
 	}
-	if (hold_ms && rt->held == NULL) {
+	if (hold_ms) {
+		/* The workers take them: only they can empty their mempool caches. */
 		struct rte_mempool *mp = rte_mempool_lookup("qgw_mbuf_s0");
-		unsigned int n;
 
 		if (mp == NULL)
 			return -EINVAL;
-		n = rte_mempool_avail_count(mp) + 1024;
-		rt->held = calloc(n, sizeof(*rt->held));
-		if (rt->held == NULL)
-			return -ENOMEM;
-		while (rt->nb_held < n && rte_mempool_get(mp, &rt->held[rt->nb_held]) == 0)
-			rt->nb_held++;
-		rt->held_pool = mp;
+		for (unsigned int i = 0; i < rt->nb_workers; i++) {
+			struct qgw_worker *w = &rt->workers[i];
+
+			if (w->held == NULL) {
+				w->held = calloc(mp->size, sizeof(*w->held));
+				if (w->held == NULL)
+					return -ENOMEM;
+				w->pool = mp;
+			}
+			w->hold_ms = hold_ms;
+		}
 		rt->hold_until = mono_ns() + (uint64_t)hold_ms * 1000000u;
-		QGW_LOG(WARNING, "fault injection: %u mbufs held for %u ms", rt->nb_held, hold_ms);
+		QGW_LOG(WARNING, "fault injection: mbufs held by the workers for %u ms", hold_ms);
 	}
 	return 0;
-}
-
-static void
-release_held(struct qgw_runtime *rt)
-{
-	if (rt->held == NULL)
-		return;
-	for (unsigned int i = 0; i < rt->nb_held; i++)
-		rte_mempool_put(rt->held_pool, rt->held[i]);
-	QGW_LOG(WARNING, "fault injection: %u mbufs given back", rt->nb_held);
-	free(rt->held);
-	rt->held = NULL;
-	rt->nb_held = 0;
 }
 
 void
 qgw_runtime_tick(struct qgw_runtime *rt)
 {
-	if (rt->held != NULL && mono_ns() >= rt->hold_until)
-		release_held(rt);
+	if (rt->hold_until != 0 && mono_ns() >= rt->hold_until) {
+		rt->hold_until = 0;
+		QGW_LOG(WARNING, "fault injection: mbufs given back by the workers");
+	}
 	for (unsigned int i = 0; i < rt->nb_deferred;) {
 		struct qgw_deferred *d = &rt->deferred[i];
 
@@ -261,7 +255,7 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 	uint32_t *freed = calloc(old_cfg->nb_flows + 1, sizeof(*freed));
 	uint32_t *fresh = calloc(cand->nb_flows + 1, sizeof(*fresh));
 	bool *kept = calloc(old_cfg->nb_flows + 1, sizeof(*kept));
-	uint32_t nb_new = 0, nb_kept = 0, nb_freed = 0, next = 0;
+	uint32_t nb_new = 0, nb_kept = 0, nb_freed = 0, next = 0, n;
 	json_t *idx = name_index(old_cfg);
 	struct qgw_table *t, *old;
 	int ret = 0;
@@ -280,9 +274,11 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 			nb_kept++;
 			continue;
 		}
-		while (next < QGW_MAX_FLOWS && rt->slot_used[next])
-			next++;
-		if (next == QGW_MAX_FLOWS) {
+		/* Round robin: a freed slot is the last to be given again. */
+		for (n = 0; n < QGW_MAX_FLOWS && rt->slot_used[rt->next_slot]; n++)
+			rt->next_slot = (rt->next_slot + 1) % QGW_MAX_FLOWS;
+		next = rt->next_slot;
+		if (n == QGW_MAX_FLOWS) {
 			snprintf(msg, msglen,
 				 "no free counter slot: %d are held by the running flows and by "
 				 "old tables waiting for quiescence",
@@ -292,6 +288,7 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 		}
 		slots[i] = next;
 		rt->slot_used[next] = true;
+		rt->next_slot = (next + 1) % QGW_MAX_FLOWS;
 		zero_slot(rt, next);
 		fresh[nb_new++] = next;
 	}
@@ -377,7 +374,6 @@ qgw_runtime_confirm(struct qgw_runtime *rt, const char *who)
 void
 qgw_runtime_fini(struct qgw_runtime *rt)
 {
-	release_held(rt);
 	for (unsigned int i = 0; i < rt->nb_deferred; i++) {
 		qgw_table_free(rt->deferred[i].table);
 		free(rt->deferred[i].slots);

@@ -108,6 +108,11 @@ struct qgw_worker {
 	/* Fault injection (qinqgw --fault-injection, tests only): written by the
 	 * control plane, read and cleared by the worker once per loop. */
 	volatile uint32_t stall_ms;
+	volatile uint32_t hold_ms; /**< take every mbuf of `pool` for that long */
+	struct rte_mempool *pool;
+	void **held;		   /**< room for every mbuf of `pool` */
+	uint32_t nb_held;
+	uint64_t hold_until;	   /**< TSC */
 };
 
 /**

@@ -8,6 +8,34 @@
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
+
+/*
+ * Fault injection (tests only, off unless qinqgw --fault-injection): a stall,
+ * or every mbuf of the pool held by this worker (its mempool cache included,
+ * which only this lcore can empty) so that the NIC has nothing to receive
+ * into; the worker keeps polling meanwhile.
+ */
+static void
+fault(struct qgw_worker *w)
+{
+	if (w->stall_ms) {
+		uint32_t ms = w->stall_ms;
+
+		w->stall_ms = 0;
+		rte_delay_ms(ms);
+	}
+	if (w->hold_ms && w->held != NULL && w->nb_held == 0) {
+		w->hold_until = rte_rdtsc() + rte_get_tsc_hz() / 1000 * w->hold_ms;
+		while (w->nb_held < w->pool->size && rte_mempool_get(w->pool, &w->held[w->nb_held]) == 0)
+			w->nb_held++;
+	}
+	w->hold_ms = 0;
+	if (w->nb_held && rte_rdtsc() >= w->hold_until) {
+		rte_mempool_put_bulk(w->pool, w->held, w->nb_held);
+		w->nb_held = 0;
+	}
+}
 
 int
 qgw_worker_main(void *arg)
@@ -49,12 +77,8 @@ qgw_worker_main(void *arg)
 			}
 		}
 		rte_rcu_qsbr_quiescent(w->rcu, w->index);
-		if (unlikely(w->stall_ms != 0)) {
-			uint32_t ms = w->stall_ms;
-
-			w->stall_ms = 0;
-			rte_delay_ms(ms);
-		}
+		if (unlikely(w->stall_ms | w->hold_ms | w->nb_held))
+			fault(w);
 
 		now = rte_rdtsc();
 		if (got) {

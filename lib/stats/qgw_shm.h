@@ -196,12 +196,17 @@ int qgw_shm_open_view(const char *name, struct qgw_shm_view *v);
 int qgw_shm_refresh(struct qgw_shm_view *v);
 
 /**
- * Add up the live counter blocks of a view.
+ * Add up the live counter blocks of a view, consistent with its directory:
+ * if the directory changed while the counters were read (a config apply
+ * may give a flow's slot to another flow), the directory is refreshed and
+ * the counters read again.
  *
  * @param sum
  *   Receives the totals (overwritten).
+ * @return
+ *   0, or a qgw_shm_refresh() error.
  */
-void qgw_shm_read_counters(const struct qgw_shm_view *v, struct qgw_worker_counters *sum);
+int qgw_shm_read_counters(struct qgw_shm_view *v, struct qgw_worker_counters *sum);
 
 /** Read the live counters of one worker. */
 void qgw_shm_read_worker(const struct qgw_shm_view *v, unsigned int w,

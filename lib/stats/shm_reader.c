@@ -188,16 +188,29 @@ qgw_shm_read_worker(const struct qgw_shm_view *v, unsigned int w, struct qgw_wor
 	qgw_counters_sum(out, &b, 1, v->hdr.nb_slots);
 }
 
-void
-qgw_shm_read_counters(const struct qgw_shm_view *v, struct qgw_worker_counters *sum)
+int
+qgw_shm_read_counters(struct qgw_shm_view *v, struct qgw_worker_counters *sum)
 {
+	const struct qgw_shm_header *h = v->base;
 	const struct qgw_worker_counters *blocks[RTE_MAX_LCORE];
 
-	for (uint32_t w = 0; w < v->hdr.nb_workers; w++)
-		blocks[w] = (const struct qgw_worker_counters *)((const char *)v->base +
-								  v->hdr.counters_off +
-								  w * v->hdr.counters_stride);
-	qgw_counters_sum(sum, blocks, v->hdr.nb_workers, v->hdr.nb_slots);
+	for (int tries = 0; tries < SNAPSHOT_TRIES; tries++) {
+		int ret;
+
+		for (uint32_t w = 0; w < v->hdr.nb_workers; w++)
+			blocks[w] = (const struct qgw_worker_counters *)((const char *)v->base +
+									  v->hdr.counters_off +
+									  w * v->hdr.counters_stride);
+		qgw_counters_sum(sum, blocks, v->hdr.nb_workers, v->hdr.nb_slots);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&h->epoch, __ATOMIC_ACQUIRE) == v->hdr.epoch &&
+		    !__atomic_load_n(&h->in_progress, __ATOMIC_ACQUIRE))
+			return 0;
+		ret = qgw_shm_refresh(v);
+		if (ret < 0)
+			return ret;
+	}
+	return -EAGAIN;
 }
 
 const struct qgw_event_ring *

@@ -145,7 +145,11 @@ cmd_port(const char *cmd, const char *params, struct rte_tel_data *d)
 		view_close(&v);
 		return -1;
 	}
-	qgw_shm_read_counters(&v, sum);
+	if (qgw_shm_read_counters(&v, sum) < 0) {
+		free(sum);
+		view_close(&v);
+		return -1;
+	}
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "name", v.ports[port].name);
 	rte_tel_data_add_dict_string(d, "device", v.ports[port].device);
@@ -201,7 +205,13 @@ cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 		view_close(&v);
 		return -1;
 	}
-	qgw_shm_read_counters(&v, sum);
+	/* the slot is looked up again if the directory changes meanwhile */
+	if (qgw_shm_read_counters(&v, sum) < 0 || !v.flows[slot].active ||
+	    strcmp(v.flows[slot].name, params) != 0) {
+		free(sum);
+		view_close(&v);
+		return -1;
+	}
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_string(d, "name", v.flows[slot].name);
 	rte_tel_data_add_dict_u64(d, "slot", (uint64_t)slot);
