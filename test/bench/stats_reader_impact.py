@@ -7,6 +7,11 @@ alternating phases, side by side in one run:
   idle    no reader
   hammer  stats_hammer reading every counter word as fast as it can
   watch   qinqgw-stats --watch 0.1 (what an operator runs)
+  loop    qinqgw-stats --json run back to back in a shell loop (a script
+          polling as fast as it can)
+  busy    a CPU spinner on the readers' CPU that never touches the segment:
+          the control for what merely using the other CPU costs (on a VM
+          whose vCPUs share a physical core, that is most of it)
 Readers are pinned to the control plane's CPU (0), the worker to CPU 1.
 Prints a table and writes JSON (--out). Reports figures; never fails on them.
 
@@ -66,7 +71,7 @@ def main():
            "--", "--config", os.path.join(work, "cfg.json"), "--stats-name", name,
            "--ctl-socket", os.path.join(work, "ctl.sock")]
     gw = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results = {"idle": [], "hammer": [], "watch": []}
+    results = {"idle": [], "hammer": [], "watch": [], "loop": [], "busy": []}
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -78,7 +83,7 @@ def main():
             time.sleep(0.1)
         time.sleep(1)  # warm up
         for _ in range(args.rounds):
-            for phase in ("idle", "hammer", "watch"):
+            for phase in ("idle", "busy", "hammer", "watch", "loop"):
                 reader = None
                 if phase == "hammer":
                     reader = subprocess.Popen(["taskset", "-c", "0", args.hammer, name,
@@ -86,12 +91,18 @@ def main():
                 elif phase == "watch":
                     reader = subprocess.Popen(["taskset", "-c", "0", stats_bin, "--stats-name",
                                                name, "--watch", "0.1"], stdout=subprocess.DEVNULL)
+                elif phase == "busy":
+                    reader = subprocess.Popen(["taskset", "-c", "0", "sh", "-c", "while :; do :; done"])
+                elif phase == "loop":
+                    reader = subprocess.Popen(["taskset", "-c", "0", "sh", "-c",
+                                               "while :; do %s --stats-name %s --json >/dev/null; done"
+                                               % (stats_bin, name)])
                 time.sleep(0.5)
                 n0, t0 = rx(stats_bin, name)
                 time.sleep(args.seconds)
                 n1, t1 = rx(stats_bin, name)
                 if reader is not None:
-                    reader.send_signal(signal.SIGINT)
+                    reader.send_signal(signal.SIGKILL if phase in ("loop", "busy") else signal.SIGINT)
                     reader.wait()
                 results[phase].append((n1 - n0) / (t1 - t0) / 1e6)
     finally:
