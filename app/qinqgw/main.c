@@ -140,8 +140,9 @@ update_nic(struct app *a)
 }
 
 /*
- * A worker whose heartbeat stood still for two checks in a row (1-2 s) is
- * stalled: log, flag. (One second alone can be a busy host's scheduler.)
+ * Checked every half second: a worker whose heartbeat stood still for three
+ * checks in a row (1-1.5 s) is stalled: log, flag. (A single still half
+ * second can be a busy host's scheduler.)
  */
 static void
 check_workers(struct app *a, uint64_t *last, uint8_t *still_for)
@@ -151,8 +152,8 @@ check_workers(struct app *a, uint64_t *last, uint8_t *still_for)
 		uint64_t hb = __atomic_load_n(&sw->heartbeat, __ATOMIC_RELAXED);
 		bool still;
 
-		still_for[i] = hb == last[i] ? (uint8_t)RTE_MIN(still_for[i] + 1, 2) : 0;
-		still = still_for[i] >= 2;
+		still_for[i] = hb == last[i] ? (uint8_t)RTE_MIN(still_for[i] + 1, 3) : 0;
+		still = still_for[i] >= 3;
 		if (still && !sw->stalled) {
 			sw->stalls++;
 			__atomic_store_n(&sw->stalled, 1, __ATOMIC_RELAXED);
@@ -489,6 +490,7 @@ main(int argc, char **argv)
 	ret = app_start(&a);
 	if (ret == 0) {
 		uint64_t next_links = rte_get_tsc_cycles() + rte_get_tsc_hz();
+		uint64_t next_check = rte_get_tsc_cycles() + rte_get_tsc_hz() / 2;
 		uint64_t beats[RTE_MAX_LCORE] = {0};
 		uint8_t still_for[RTE_MAX_LCORE] = {0};
 
@@ -508,8 +510,11 @@ main(int argc, char **argv)
 			if (now >= next_links) {
 				update_links(&a);
 				update_nic(&a);
-				check_workers(&a, beats, still_for);
 				next_links = now + rte_get_tsc_hz();
+			}
+			if (now >= next_check) {
+				check_workers(&a, beats, still_for);
+				next_check = now + rte_get_tsc_hz() / 2;
 			}
 		}
 		QGW_LOG(INFO, "stopping");
