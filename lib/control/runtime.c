@@ -413,7 +413,9 @@ mss_json(const struct qgw_flow_cfg *f)
 {
 	if (f->mss4 == 0 && f->mss6 == 0)
 		return json_false();
-	if (f->mss4 == f->mtu - 40 && f->mss6 == f->mtu - 60)
+	/* what `true` gives, the 88-byte floor included */
+	if (f->mss4 == (f->mtu >= 40 + QGW_MSS_MIN ? RTE_MIN(f->mtu - 40, (uint32_t)QGW_MSS_MAX) : 0) &&
+	    f->mss6 == (f->mtu >= 60 + QGW_MSS_MIN ? RTE_MIN(f->mtu - 60, (uint32_t)QGW_MSS_MAX) : 0))
 		return json_true();
 	return json_integer(f->mss4);
 }

@@ -241,8 +241,9 @@ icmp_allowed(const struct qgw_dp_dir *d, struct qgw_icmp_bucket *b)
 static bool
 ipv4_answerable(const uint8_t *ip, uint32_t avail_l3)
 {
-	uint32_t src = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(ip + 12));
-	uint32_t dst = rte_be_to_cpu_32(*(const unaligned_uint32_t *)(ip + 16));
+	/* byte loads: an IP header behind an Ethernet header is not 4-aligned */
+	uint32_t src = (uint32_t)rd16(ip + 12) << 16 | rd16(ip + 14);
+	uint32_t dst = (uint32_t)rd16(ip + 16) << 16 | rd16(ip + 18);
 	uint32_t ihl = (ip[0] & 0x0f) * 4u;
 
 	if ((rd16(ip + 6) & 0x1fff) != 0) /* not the first fragment */
