@@ -12,13 +12,16 @@ cd "$top"
 # python3), tcpdump (shows frames), iproute2/procps (namespaces, sysctl),
 # prometheus (promtool checks the --prometheus output); the e2e suite: clang
 # and libbpf-dev (tc BPF tagging), ethtool, socat, ping, OpenSSH (run by hand
-# in a namespace; the package's own sshd service is not started).
+# in a namespace; the package's own sshd service is not started); the sanitizer
+# build (test/sanitize.sh): libclang-rt-14-dev (ASan/UBSan/libFuzzer runtimes),
+# llvm (llvm-symbolizer); systemd (systemd-analyze verifies the unit file).
 packages=(
 	gcc pkg-config meson ninja-build
 	dpdk dpdk-dev libdpdk-dev libjansson-dev libnuma-dev libcunit1-dev libpcap-dev
 	python3 python3-scapy tcpdump iproute2 procps prometheus
 	clang libbpf-dev ethtool socat iputils-ping openssh-server openssh-client
 	valgrind util-linux
+	libclang-rt-14-dev llvm systemd
 )
 
 missing=()
