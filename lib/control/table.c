@@ -12,6 +12,9 @@
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 
+#include "qgw_datapath.h"
+#include "qgw_drop.h"
+
 static const uint16_t standard_tpids[] = {0x8100, 0x88a8, 0x9100, 0x9200, 0x9300};
 
 static void
@@ -32,6 +35,8 @@ encode_stack(const struct qgw_stack_cfg *s, uint8_t bytes[8])
  * Egress tag i keeps PCP/DEI of popped tag i (counted from the outermost)
  * when it replaces one at the same depth and the config does not set pcp.
  */
+static void set_fast_range(struct qgw_dp_dir *d, uint32_t hi);
+
 static void
 fill_dir(struct qgw_dp_dir *d, const struct qgw_config *cfg, uint32_t f, unsigned int in_port,
 	 uint32_t slot)
@@ -75,7 +80,38 @@ fill_dir(struct qgw_dp_dir *d, const struct qgw_config *cfg, uint32_t f, unsigne
 	d->mss6 = fc->mss6;
 	d->mss_any = d->mss4 || d->mss6;
 	d->icmp_cost = fc->icmp_rate ? hz / fc->icmp_rate : 0;
-	d->icmp_depth = d->icmp_cost * fc->icmp_burst;
+	d->icmp_burst = fc->icmp_burst;
+	d->move = (int8_t)(d->push - d->pop);
+	set_fast_range(d, d->safe_len);
+}
+
+/*
+ * Frames from QGW_MIN_FRAME + pop - push bytes (no padding needed once
+ * rewritten) to `hi` bytes take the fast path; an empty range when none can.
+ */
+static void
+set_fast_range(struct qgw_dp_dir *d, uint32_t hi)
+{
+	int lo = QGW_MIN_FRAME - d->move;
+
+	if (lo < 0)
+		lo = 0;
+	if (hi < (uint32_t)lo) {
+		d->fast_lo = UINT32_C(0x80000000);
+		d->fast_span = 0;
+	} else {
+		d->fast_lo = (uint32_t)lo;
+		d->fast_span = hi - (uint32_t)lo;
+	}
+}
+
+/* Entry 0 of dir[]: frames that match no flow. */
+static void
+fill_no_flow(struct qgw_dp_dir *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->drop = QGW_DROP_NO_FLOW + 1;
+	set_fast_range(d, 0);
 }
 
 static uint64_t
@@ -141,6 +177,7 @@ build_port(struct qgw_table *t, const struct qgw_config *cfg, const uint32_t *sl
 					    RTE_CACHE_LINE_SIZE, socket);
 	if (pt->dir == NULL || pt->l1 == NULL || (l2_size && pt->l2 == NULL))
 		return -ENOMEM;
+	fill_no_flow(&pt->dir[0]);
 	pt->l2_mask = l2_size ? l2_size - 1 : 0;
 	pt->l2_shift = 64 - bits;
 
@@ -149,7 +186,7 @@ build_port(struct qgw_table *t, const struct qgw_config *cfg, const uint32_t *sl
 		unsigned int ti = 0;
 		struct qgw_l1 *e = NULL;
 
-		fill_dir(&pt->dir[f], cfg, f, p, slots ? slots[f] : f);
+		fill_dir(&pt->dir[f + 1], cfg, f, p, slots ? slots[f] : f);
 		if (s->nb_tags == 0) {
 			pt->any = f + 1;
 			continue;
@@ -159,6 +196,7 @@ build_port(struct qgw_table *t, const struct qgw_config *cfg, const uint32_t *sl
 		e = &pt->l1[ti * QGW_VID_SPACE + s->tag[0].vid];
 		if (s->nb_tags == 1) {
 			e->flow = f + 1;
+			e->one = 1;
 		} else {
 			uint64_t key = l2_key(s);
 			uint32_t h = qgw_l2_hash(key, pt->l2_shift);
@@ -170,6 +208,13 @@ build_port(struct qgw_table *t, const struct qgw_config *cfg, const uint32_t *sl
 			e->l2 = 1;
 		}
 	}
+	/* Entries without a one-tag flow (and the last row, for frames whose
+	 * outermost EtherType is no TPID of this port) lead to the catch-all. */
+	for (size_t i = 0; i < (size_t)(nb_tpids + 1) * QGW_VID_SPACE; i++)
+		if (!pt->l1[i].one)
+			pt->l1[i].flow = pt->any;
+	for (unsigned int v = 0; v < RTE_DIM(pt->row); v++)
+		pt->row[v] = &pt->l1[(v >= 1 && v <= nb_tpids ? v - 1 : nb_tpids) * QGW_VID_SPACE];
 	return 0;
 }
 

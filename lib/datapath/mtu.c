@@ -221,13 +221,13 @@ log_event(const struct qgw_port_table *pt, unsigned int in, const struct qgw_dp_
 static bool
 icmp_allowed(const struct qgw_dp_dir *d, struct qgw_icmp_bucket *b)
 {
-	uint64_t now = rte_rdtsc(), credit;
+	uint64_t now = rte_rdtsc(), credit, depth = d->icmp_cost * d->icmp_burst;
 
 	if (d->icmp_cost == 0)
 		return false;
-	credit = b->last == 0 ? d->icmp_depth : b->credit + (now - b->last);
-	if (credit > d->icmp_depth)
-		credit = d->icmp_depth;
+	credit = b->last == 0 ? depth : b->credit + (now - b->last);
+	if (credit > depth)
+		credit = depth;
 	b->last = now;
 	if (credit < d->icmp_cost) {
 		b->credit = credit;

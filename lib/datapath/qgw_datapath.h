@@ -26,7 +26,7 @@
 struct qgw_dp_out {
 	uint16_t nb;			  /**< frames in pkts[] */
 	uint64_t bytes;			  /**< their total length */
-	uint32_t slot[QGW_BURST];	  /**< counter slot of each frame */
+	const struct qgw_dp_dir *dir[QGW_BURST]; /**< flow entry of each frame */
 	struct rte_mbuf *pkts[QGW_BURST];
 };
 

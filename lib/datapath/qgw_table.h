@@ -24,30 +24,45 @@
 #define QGW_TPID_NONE 0	     /**< not a tag: an EtherType of a payload */
 #define QGW_TPID_OTHER 0xff  /**< a tag TPID that no flow of this port uses */
 
-/** What to do with a frame of one flow received on one port. */
+/**
+ * What to do with a frame of one flow received on one port: one cache line.
+ * The first fields are what every frame reads; the rest only frames that
+ * leave the fast path. Entry 0 of a port's dir[] is the "no flow" entry,
+ * whose `drop` sends every frame to the slow path as a no_flow drop.
+ */
 struct qgw_dp_dir {
 	uint64_t tags;	/**< egress tag bytes, wire order, with the `keep` bits cleared */
 	uint64_t keep;	/**< bits of the received bytes behind the MACs kept (PCP/DEI...) */
-	uint32_t slot;	/**< flow counter slot */
 	uint32_t cnt_off; /**< byte offset of flow[slot][in] in struct qgw_worker_counters */
-	uint8_t pop;	/**< bytes of tags popped: 0, 4 or 8 */
-	uint8_t push;	/**< bytes of tags pushed: 0, 4 or 8 */
-	uint8_t out;	/**< egress port index */
-	uint8_t icmp;	/**< 1: answer oversize IP frames with ICMP / ICMPv6 */
+	/*
+	 * Fast path: a frame of length len with (len - fast_lo) <= fast_span
+	 * (unsigned) is neither over mtu nor over the egress max_frame, and is
+	 * at least QGW_MIN_FRAME once rewritten (needs no padding).
+	 */
+	uint32_t fast_lo;
+	uint32_t fast_span;
+	int8_t move;	 /**< push - pop: 0 rewrites in place */
+	uint8_t pop;	 /**< bytes of tags popped: 0, 4 or 8 */
+	uint8_t push;	 /**< bytes of tags pushed: 0, 4 or 8 */
 	uint8_t mss_any; /**< mss4 or mss6 is set */
-	uint32_t safe_len;  /**< frames up to this long can be neither over mtu nor max_frame */
-	uint16_t mtu;	    /**< largest L3 packet (bytes after all tags) */
-	uint16_t max_out;   /**< egress port's max_frame */
-	uint16_t mss4;	    /**< TCP MSS clamp, IPv4; 0: off */
-	uint16_t mss6;	    /**< TCP MSS clamp, IPv6; 0: off */
+	uint8_t drop;	 /**< nonzero: every frame is dropped, reason drop - 1 */
+	uint8_t out;	 /**< egress port index */
+	uint8_t icmp;	 /**< 1: answer oversize IP frames with ICMP / ICMPv6 */
+	uint32_t slot;	 /**< flow counter slot */
+	uint32_t safe_len; /**< frames up to this long can be neither over mtu nor max_frame */
+	uint16_t mtu;	   /**< largest L3 packet (bytes after all tags) */
+	uint16_t max_out;  /**< egress port's max_frame */
+	uint16_t mss4;	   /**< TCP MSS clamp, IPv4; 0: off */
+	uint16_t mss6;	   /**< TCP MSS clamp, IPv6; 0: off */
+	uint16_t icmp_burst; /**< ICMP token bucket depth in messages */
 	uint64_t icmp_cost;  /**< ICMP token bucket: TSC cycles a message costs, 0: never send */
-	uint64_t icmp_depth; /**< bucket depth in TSC cycles */
-};
+} __rte_cache_aligned;
 
 /** Direct-array entry for one outermost (TPID, VID). */
 struct qgw_l1 {
-	uint16_t flow; /**< index + 1 of the one-tag flow, 0: none */
-	uint16_t l2;   /**< nonzero: some two-tag flow starts with this tag */
+	uint16_t flow; /**< index + 1 of the one-tag flow, else `any` (0: none) */
+	uint8_t l2;    /**< nonzero: some two-tag flow starts with this tag */
+	uint8_t one;   /**< nonzero: `flow` is the one-tag flow of this tag (control plane) */
 };
 
 /** Two-tag hash slot; key 0 marks an empty slot (a TPID is never 0). */
@@ -60,12 +75,18 @@ struct qgw_l2 {
 /** Lookup structures for frames received on one port. */
 struct qgw_port_table {
 	uint8_t tpid[65536];   /**< EtherType -> TPID index + 1, QGW_TPID_NONE/OTHER */
-	struct qgw_l1 *l1;     /**< [TPID index][VID] */
+	struct qgw_l1 *l1;     /**< [TPID index][VID], then one row for frames of no TPID index */
+	/**
+	 * Row of l1 for each value of tpid[]: NONE, OTHER and unused values
+	 * point to the last row. Every entry of l1 without a one-tag flow holds
+	 * `any`, so a lookup needs no fallback.
+	 */
+	const struct qgw_l1 *row[256];
 	struct qgw_l2 *l2;     /**< l2_mask + 1 slots, NULL without two-tag flows */
 	uint32_t l2_mask;
 	uint32_t l2_shift;     /**< 64 - log2(l2_mask + 1) */
 	uint16_t any;	       /**< index + 1 of the untagged (catch-all) flow, 0: none */
-	struct qgw_dp_dir *dir; /**< per flow, indexed by flow index */
+	struct qgw_dp_dir *dir; /**< [0]: no flow; [f + 1]: flow f */
 };
 
 struct qgw_table {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_byteorder.h>
 #include <rte_prefetch.h>
 
 /* A frame at least this long cannot end inside one of its first three tags. */
@@ -38,61 +39,90 @@ check_short(const struct qgw_port_table *pt, const uint8_t *p, uint32_t len)
 	return QGW_DROP__MAX;
 }
 
+/* The flow of a frame whose outermost tag starts a two-tag flow; 0: none. */
+static inline uint32_t
+lookup_l2(const struct qgw_port_table *pt, const uint8_t *p)
+{
+	uint64_t key;
+
+	memcpy(&key, p + ETH_ADDRS, sizeof(key));
+	key &= qgw_l2_key_mask();
+	for (uint32_t h = qgw_l2_hash(key, pt->l2_shift); pt->l2[h].key != 0;
+	     h = (h + 1) & pt->l2_mask)
+		if (pt->l2[h].key == key)
+			return pt->l2[h].flow;
+	return 0;
+}
+
+/*
+ * Flow entry of a frame (dir[0], the no-flow entry, when none matches). Two
+ * tags are looked up only when `two`: the frame holds PARSE_LEN bytes in its
+ * first segment.
+ */
 static inline const struct qgw_dp_dir *
-classify(const struct qgw_port_table *pt, const struct rte_mbuf *m, unsigned int *reason)
+lookup(const struct qgw_port_table *pt, const uint8_t *p, bool two)
+{
+	const struct qgw_l1 *row = pt->row[pt->tpid[rd16(p + ETH_ADDRS)]];
+	struct qgw_l1 e = row[rd16(p + ETH_HDR) & 0x0fff];
+	uint32_t flow = e.flow;
+
+	if (unlikely(e.l2) && two) {
+		uint32_t f2 = lookup_l2(pt, p);
+
+		if (f2)
+			flow = f2;
+	}
+	return &pt->dir[flow];
+}
+
+/* Frames of one drop reason found before any flow lookup. */
+#define DROP_DIR(r) [QGW_DROP_##r] = {.drop = QGW_DROP_##r + 1, .fast_lo = UINT32_C(0x80000000)}
+static const struct qgw_dp_dir early_drop[QGW_DROP__MAX] = {
+	DROP_DIR(RUNT),
+	DROP_DIR(BAD_TAG),
+	DROP_DIR(UNPARSABLE),
+};
+
+/*
+ * Frames whose first segment is shorter than the minimum frame are
+ * classified in the slow path (frame_slow()): the fast path can then read
+ * the first QGW_MIN_FRAME bytes of every frame it handles.
+ */
+#define RECLASSIFY 0xff
+static const struct qgw_dp_dir short_first_segment = {
+	.drop = RECLASSIFY,
+	.fast_lo = UINT32_C(0x80000000),
+};
+
+/* Classification of a frame whose first segment is shorter than the minimum
+ * frame: short frames, truncated tags, headers split across segments. */
+static const struct qgw_dp_dir *
+classify_slow(const struct qgw_port_table *pt, const struct rte_mbuf *m)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = m->pkt_len;
-	uint32_t flow = 0;
-	uint8_t t0;
+	unsigned int reason;
 
-	/* One comparison for the common case: a first segment that holds more
-	 * than three tags cannot be short, truncated or split. */
-	if (unlikely(m->data_len < SHORT_FRAME)) {
-		if (m->data_len < PARSE_LEN && m->data_len < len) {
-			*reason = len < ETH_HDR ? QGW_DROP_RUNT : QGW_DROP_UNPARSABLE;
-			return NULL;
-		}
-		if (len < SHORT_FRAME) {
-			if (len < ETH_HDR) {
-				*reason = QGW_DROP_RUNT;
-				return NULL;
-			}
-			*reason = check_short(pt, p, len);
-			if (*reason != QGW_DROP__MAX)
-				return NULL;
-		}
+	if (m->data_len < PARSE_LEN && m->data_len < len)
+		return &early_drop[len < ETH_HDR ? QGW_DROP_RUNT : QGW_DROP_UNPARSABLE];
+	if (len < SHORT_FRAME) {
+		if (len < ETH_HDR)
+			return &early_drop[QGW_DROP_RUNT];
+		reason = check_short(pt, p, len);
+		if (reason != QGW_DROP__MAX)
+			return &early_drop[reason];
 	}
+	return lookup(pt, p, len >= PARSE_LEN);
+}
 
-	t0 = pt->tpid[rd16(p + ETH_ADDRS)];
-	if (t0 != QGW_TPID_NONE && t0 != QGW_TPID_OTHER) {
-		uint32_t vid = rd16(p + ETH_HDR) & 0x0fff;
-		struct qgw_l1 e = pt->l1[(t0 - 1) * QGW_VID_SPACE + vid];
-
-		if (e.l2 && len >= PARSE_LEN) {
-			uint64_t key;
-			uint32_t h;
-
-			memcpy(&key, p + ETH_ADDRS, sizeof(key));
-			key &= qgw_l2_key_mask();
-			for (h = qgw_l2_hash(key, pt->l2_shift); pt->l2[h].key != 0;
-			     h = (h + 1) & pt->l2_mask) {
-				if (pt->l2[h].key == key) {
-					flow = pt->l2[h].flow;
-					break;
-				}
-			}
-		}
-		if (flow == 0)
-			flow = e.flow;
-	}
-	if (flow == 0)
-		flow = pt->any;
-	if (unlikely(flow == 0)) {
-		*reason = QGW_DROP_NO_FLOW;
-		return NULL;
-	}
-	return &pt->dir[flow - 1];
+static inline const struct qgw_dp_dir *
+classify(const struct qgw_port_table *pt, const struct rte_mbuf *m)
+{
+	/* One comparison for the common case: a first segment of a whole
+	 * minimum frame cannot be short, truncated or split in its tags. */
+	if (unlikely(m->data_len < QGW_MIN_FRAME))
+		return &short_first_segment;
+	return lookup(pt, rte_pktmbuf_mtod(m, const uint8_t *), true);
 }
 
 /*
@@ -198,7 +228,7 @@ pad:
  * the protocol and flags); true sends it to the full parser, which also
  * handles IPv6, extension headers and deeper tag stacks.
  */
-static inline bool
+static __rte_noinline bool
 maybe_syn(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, const struct rte_mbuf *m)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *) + ETH_ADDRS + d->pop;
@@ -251,109 +281,248 @@ size_check(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, const st
 	return allowed ? allowed : 1;
 }
 
+static inline struct qgw_flow_counters *
+flow_counters(struct qgw_worker_counters *c, const struct qgw_dp_dir *d)
+{
+	return (struct qgw_flow_counters *)((char *)c + d->cnt_off);
+}
+
+static inline void
+count_frame(struct qgw_flow_counters *fc, uint32_t len)
+{
+	fc->pkts++;
+	fc->bytes += len;
+	if (len > fc->max_len)
+		fc->max_len = len;
+}
+
+/* Find and clamp the MSS of a frame that may be a TCP SYN. */
+static void
+mss(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, struct rte_mbuf *m,
+    struct qgw_flow_counters *fc)
+{
+	uint16_t et = 0;
+	uint32_t l3off = qgw_l3_offset(pt, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
+				       ETH_ADDRS + d->pop, &et);
+	int r = l3off ? qgw_mss_clamp(d, m, l3off, et) : 0;
+
+	if (r > 0)
+		fc->mss_clamped++;
+	else if (r < 0)
+		fc->mss_bad_options++;
+}
+
+/*
+ * Cheap test in front of mss(): false when the frame surely is not a TCP
+ * SYN. Handles IPv4 right behind the popped tags or behind one 0x8100
+ * customer tag, so inside the QGW_MIN_FRAME bytes the fast path may read:
+ * IPv4 that is not TCP, and TCP without options in IPv4 without options
+ * whose SYN bit is clear (a non-first fragment may look like a SYN: the
+ * clamp itself checks). Everything else goes to the fuller filter.
+ */
+static inline bool
+may_be_syn(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, const struct rte_mbuf *m,
+	   const uint8_t *p)
+{
+	const uint8_t *l3 = p + ETH_ADDRS + d->pop;
+	uint16_t et;
+
+	memcpy(&et, l3, sizeof(et));
+	if (et == RTE_BE16(0x8100)) {
+		l3 += TAG;
+		memcpy(&et, l3, sizeof(et));
+	}
+	/* l3 is at most 12 + 8 + 4 bytes in: the TCP flags at +35 are in reach */
+	RTE_BUILD_BUG_ON(ETH_ADDRS + 8 + TAG + 2 + 20 + 14 > QGW_MIN_FRAME);
+	if (likely(et == RTE_BE16(0x0800))) {
+		if (l3[2 + 9] != 6)
+			return false;
+		if (l3[2] == 0x45)
+			return (l3[2 + 20 + 13] & 0x02) != 0;
+	}
+	return maybe_syn(pt, d, m);
+}
+
+/* Tags pushed != popped: move the MACs and write the new tags. */
+static inline unsigned int
+rewrite_move(const struct qgw_dp_dir *d, struct rte_mbuf *m, uint64_t tags)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+
+	if (d->move > 0) {
+		uint8_t *q = (uint8_t *)rte_pktmbuf_prepend(m, d->move);
+
+		if (unlikely(q == NULL))
+			return QGW_DROP_NO_HEADROOM;
+		move_macs(q, q + d->move);
+		p = q;
+	} else {
+		move_macs(p - d->move, p);
+		p = (uint8_t *)rte_pktmbuf_adj(m, -d->move);
+	}
+	if (d->push == 8)
+		memcpy(p + ETH_ADDRS, &tags, 8);
+	else if (d->push == 4)
+		memcpy(p + ETH_ADDRS, &tags, 4);
+	return 0;
+}
+
+/* What the slow path of one burst keeps: kept in memory, off the fast
+ * path's registers. */
+struct slow {
+	uint16_t nb_drop;
+	uint16_t nb_back;
+	uint64_t back_bytes;
+	uint64_t tx_extra; /**< tx bytes of slow frames, minus their rx bytes */
+	struct rte_mbuf *drops[QGW_BURST];
+};
+
+/*
+ * Everything the fast path leaves out, for one frame: frames with a short
+ * first segment, drops found by the classification, frames over the flow's
+ * mtu or the egress max_frame (ICMP or drop), frames that need padding once
+ * rewritten. Counts the frame and stores its flow entry in *dp. Returns
+ * true when the frame goes out of the egress port.
+ */
+static __rte_noinline bool
+frame_slow(const struct qgw_port_table *pt, unsigned int in, const struct qgw_dp_dir **dp,
+	   struct rte_mbuf *m, struct qgw_dp_ctx *ctx, struct slow *s, struct qgw_dp_out *back)
+{
+	struct qgw_port_counters *pc = &ctx->c->port[in];
+	const struct qgw_dp_dir *d = *dp;
+	struct qgw_flow_counters *fc;
+	uint32_t len = m->pkt_len;
+	unsigned int reason;
+
+	if (d->drop == RECLASSIFY)
+		*dp = d = classify_slow(pt, m);
+	if (d->drop) {
+		pc->drop[d->drop - 1u]++;
+		goto drop;
+	}
+	fc = flow_counters(ctx->c, d);
+	count_frame(fc, len);
+	if (len > d->safe_len) {
+		uint32_t l3off, limit;
+		uint16_t et = 0;
+
+		limit = size_check(pt, d, m, &l3off, &et);
+		if (limit != 0) {
+			pc->drop[QGW_DROP_OVERSIZE]++;
+			fc->drop[QGW_DROP_OVERSIZE]++;
+			if (!qgw_oversize(pt, d, in, m, l3off, et, limit, ctx, fc))
+				goto drop;
+			s->back_bytes += m->pkt_len;
+			back->dir[s->nb_back] = d;
+			back->pkts[s->nb_back++] = m;
+			s->tx_extra -= len;
+			return false;
+		}
+	}
+	if (d->mss_any && maybe_syn(pt, d, m))
+		mss(pt, d, m, fc);
+	reason = rewrite(d, m);
+	if (unlikely(reason != 0)) {
+		pc->drop[reason]++;
+		fc->drop[reason]++;
+		goto drop;
+	}
+	s->tx_extra += m->pkt_len - (uint64_t)len;
+	return true;
+drop:
+	s->drops[s->nb_drop++] = m;
+	s->tx_extra -= len;
+	return false;
+}
+
 void
 qgw_dp_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts, uint16_t nb,
 	     struct qgw_dp_out *out, struct qgw_dp_out *back, struct qgw_dp_ctx *ctx)
 {
 	const struct qgw_port_table *pt = &t->port[in];
-	struct qgw_worker_counters *c = ctx->c;
-	struct qgw_port_counters *pc = &c->port[in];
-	struct rte_mbuf *drops[QGW_BURST];
-	const struct qgw_dp_dir *dirs[QGW_BURST];
-	uint8_t reasons[QGW_BURST];
-	uint64_t rx_bytes = 0, tx_bytes = 0, back_bytes = 0;
-	uint16_t nb_out = 0, nb_drop = 0, nb_back = 0;
+	struct qgw_worker_counters *const c = ctx->c;
+	const struct qgw_dp_dir **dirs = out->dir;
+	struct slow s;
+	uint64_t rx_bytes = 0;
+	uint16_t i, nb_out = 0;
 
-	for (uint16_t i = 0; i < nb && i < 2; i++)
+	s.nb_drop = 0;
+	s.nb_back = 0;
+	s.back_bytes = 0;
+	s.tx_extra = 0;
+	for (i = 0; i < nb && i < 2; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 
 	/*
 	 * Two passes: classify the whole burst first, prefetching each frame's
-	 * flow entry and counters, so that the second pass (counters, MTU, MSS,
-	 * rewrite) finds them in cache instead of waiting for each in turn.
+	 * counters, so that the second pass (counters, MSS, rewrite) finds them
+	 * in cache instead of waiting for each in turn. The entries go to
+	 * out->dir[], which the second pass compacts in place.
 	 */
-	for (uint16_t i = 0; i < nb; i++) {
-		unsigned int reason;
-
-		if (i + 2 < nb)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void *));
-		dirs[i] = classify(pt, pkts[i], &reason);
-		reasons[i] = (uint8_t)reason;
-		if (likely(dirs[i] != NULL))
-			rte_prefetch0((const char *)c + dirs[i]->cnt_off);
+	for (i = 0; i + 2 < nb; i++) {
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 2], void *));
+		dirs[i] = classify(pt, pkts[i]);
+		rte_prefetch0((const char *)c + dirs[i]->cnt_off);
+	}
+	for (; i < nb; i++) {
+		dirs[i] = classify(pt, pkts[i]);
+		rte_prefetch0((const char *)c + dirs[i]->cnt_off);
 	}
 
-	for (uint16_t i = 0; i < nb; i++) {
+	/*
+	 * Frames rewritten in place leave as long as they came: the tx byte
+	 * count is the rx count plus what the others changed (s.tx_extra).
+	 */
+	for (i = 0; i < nb; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const struct qgw_dp_dir *d = dirs[i];
 		struct qgw_flow_counters *fc;
-		unsigned int reason;
 		uint32_t len = m->pkt_len;
+		uint64_t tags;
+		uint8_t *p;
 
 		rx_bytes += len;
-		if (unlikely(d == NULL)) {
-			pc->drop[reasons[i]]++;
-			drops[nb_drop++] = m;
-			continue;
-		}
-		fc = (struct qgw_flow_counters *)((char *)c + d->cnt_off);
-		fc->pkts++;
-		fc->bytes += len;
-		if (len > fc->max_len)
-			fc->max_len = len;
-
-		if (unlikely(len > d->safe_len)) {
-			uint32_t l3off, limit;
-			uint16_t et = 0;
-
-			limit = size_check(pt, d, m, &l3off, &et);
-			if (limit != 0) {
-				pc->drop[QGW_DROP_OVERSIZE]++;
-				fc->drop[QGW_DROP_OVERSIZE]++;
-				if (qgw_oversize(pt, d, in, m, l3off, et, limit, ctx, fc)) {
-					back_bytes += m->pkt_len;
-					back->slot[nb_back] = d->slot;
-					back->pkts[nb_back++] = m;
-				} else {
-					drops[nb_drop++] = m;
-				}
+		/* One comparison: no drop, not oversize, no padding. */
+		if (unlikely(len - d->fast_lo > d->fast_span)) {
+			if (!frame_slow(pt, in, &dirs[i], m, ctx, &s, back))
 				continue;
-			}
+			d = dirs[i];
+			goto out;
 		}
-		if (d->mss_any && maybe_syn(pt, d, m)) {
-			uint16_t et = 0;
-			uint32_t l3off = qgw_l3_offset(pt, rte_pktmbuf_mtod(m, const uint8_t *),
-						       m->data_len, ETH_ADDRS + d->pop, &et);
-			int r = l3off ? qgw_mss_clamp(d, m, l3off, et) : 0;
+		p = rte_pktmbuf_mtod(m, uint8_t *);
+		fc = flow_counters(c, d);
+		count_frame(fc, len);
+		if (d->mss_any && may_be_syn(pt, d, m, p))
+			mss(pt, d, m, fc);
 
-			if (unlikely(r != 0)) {
-				if (r > 0)
-					fc->mss_clamped++;
-				else
-					fc->mss_bad_options++;
-			}
-		}
-
-		reason = rewrite(d, m);
-		if (unlikely(reason != 0)) {
-			pc->drop[reason]++;
-			fc->drop[reason]++;
-			drops[nb_drop++] = m;
+		memcpy(&tags, p + ETH_ADDRS, 8);
+		tags = d->tags | (tags & d->keep);
+		if (likely(d->move == 0)) {
+			/* In place: `keep` also covers the bytes behind the pushed
+			 * tags, written back unchanged. */
+			memcpy(p + ETH_ADDRS, &tags, 8);
+		} else if (likely(rewrite_move(d, m, tags) == 0)) {
+			s.tx_extra += d->move;
+		} else {
+			c->port[in].drop[QGW_DROP_NO_HEADROOM]++;
+			fc->drop[QGW_DROP_NO_HEADROOM]++;
+			s.drops[s.nb_drop++] = m;
+			s.tx_extra -= len;
 			continue;
 		}
-		tx_bytes += m->pkt_len;
-		out->slot[nb_out] = d->slot;
+out:
+		dirs[nb_out] = d;
 		out->pkts[nb_out++] = m;
 	}
 
 	out->nb = nb_out;
-	out->bytes = tx_bytes;
-	back->nb = nb_back;
-	back->bytes = back_bytes;
-	pc->rx_pkts += nb;
-	pc->rx_bytes += rx_bytes;
-	if (nb_drop)
-		rte_pktmbuf_free_bulk(drops, nb_drop);
+	out->bytes = rx_bytes + s.tx_extra;
+	back->nb = s.nb_back;
+	back->bytes = s.back_bytes;
+	c->port[in].rx_pkts += nb;
+	c->port[in].rx_bytes += rx_bytes;
+	if (s.nb_drop)
+		rte_pktmbuf_free_bulk(s.drops, s.nb_drop);
 }
 
 void
@@ -382,8 +551,11 @@ qgw_dp_tx_done(unsigned int in, const struct qgw_dp_out *out, uint16_t sent,
 	uint64_t bytes = out->bytes;
 
 	for (uint16_t i = sent; i < out->nb; i++) {
+		struct qgw_flow_counters *fc =
+			(struct qgw_flow_counters *)((char *)c + out->dir[i]->cnt_off);
+
 		c->port[in].drop[QGW_DROP_TX_FULL]++;
-		c->flow[out->slot[i]][in].drop[QGW_DROP_TX_FULL]++;
+		fc->drop[QGW_DROP_TX_FULL]++;
 		bytes -= out->pkts[i]->pkt_len;
 	}
 	if (sent < out->nb)

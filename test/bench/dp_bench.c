@@ -10,8 +10,9 @@
  * instructions per packet (stable on noisy machines). Figures, never a
  * pass/fail.
  *
- * Usage: dp_bench [--mix NAME] [--runs N] [--bursts N] [--json] [--no-mss]
+ * Usage: dp_bench [--mix NAME] [--runs N] [--bursts N] [--json] [--no-mss] [--tcp]
  *   --no-mss: the 1:1 flows without TCP MSS clamping (the default clamps)
+ *   --tcp: the frames are IPv4 TCP ACKs (not SYNs) instead of IPv4 UDP
  *   mixes: translate (1:1), push (0:1), pop (1:0), 2to2, mixed (all + drops)
  */
 #include <getopt.h>
@@ -47,6 +48,8 @@ static const struct mix mixes[] = {
 	{"mixed", "1:1, push, pop, 2:2 and 1/16 unknown VIDs (no_flow drops)"},
 };
 
+static int tcp; /* --tcp */
+
 static char *
 make_config(int mss)
 {
@@ -77,7 +80,7 @@ static unsigned int
 make_frame(const char *mix, unsigned int i, uint8_t *b)
 {
 	static const uint8_t macs[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
-	unsigned int n = 12, kind = 0;
+	unsigned int n = 12, kind = 0, ip;
 	uint16_t vid = 1 + (i * 2654435761u >> 8) % (NB_FLOWS - 3);
 
 	memcpy(b, macs, 12);
@@ -118,10 +121,16 @@ make_frame(const char *mix, unsigned int i, uint8_t *b)
 	}
 	b[n++] = 0x08; /* IPv4, UDP: not a TCP SYN */
 	b[n++] = 0x00;
+	ip = n;
 	b[n++] = 0x45;
 	while (n < FRAME_LEN)
 		b[n++] = (uint8_t)i;
-	b[23] = 17;
+	b[ip + 9] = 17;
+	if (tcp) {
+		b[ip + 9] = 6;
+		b[ip + 20 + 12] = 0x50; /* no options */
+		b[ip + 20 + 13] = 0x10; /* ACK */
+	}
 	return n;
 }
 
@@ -179,9 +188,9 @@ run_mix(struct rte_mempool *mp, const struct qgw_table *t, const char *mix, unsi
 	}
 	qsort(per, runs, sizeof(*per), cmp_u64);
 	if (json)
-		printf("{\"mix\": \"%s\", \"runs\": %u, \"packets_per_run\": %u, \"cycles_per_packet\": "
+		printf("{\"mix\": \"%s\", \"tcp\": %s, \"runs\": %u, \"packets_per_run\": %u, \"cycles_per_packet\": "
 		       "{\"median\": %.2f, \"p5\": %.2f, \"p95\": %.2f}}\n",
-		       mix, runs, bursts * NB, per[runs / 2] / 1000.0, per[runs * 5 / 100] / 1000.0,
+		       mix, tcp ? "true" : "false", runs, bursts * NB, per[runs / 2] / 1000.0, per[runs * 5 / 100] / 1000.0,
 		       per[runs * 95 / 100] / 1000.0);
 	else
 		printf("%-10s cycles/packet median %6.2f  p5 %6.2f  p95 %6.2f  (%u runs x %u packets)\n",
@@ -201,7 +210,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"mix", required_argument, NULL, 'm'},	 {"runs", required_argument, NULL, 'r'},
 		{"bursts", required_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'},
-		{"no-mss", no_argument, NULL, 'n'},
+		{"no-mss", no_argument, NULL, 'n'},	 {"tcp", no_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *only = NULL;
@@ -224,6 +233,8 @@ main(int argc, char **argv)
 			json = 1;
 		else if (c == 'n')
 			mss = 0;
+		else if (c == 't')
+			tcp = 1;
 		else
 			return 2;
 	}

@@ -174,10 +174,13 @@ check_table(const struct qgw_config *c, const struct qgw_table *t)
 		const struct qgw_port_table *pt = &t->port[p];
 
 		FUZZ_CHECK(t->max_frame[p] == c->port[p].max_frame, "port %u max_frame", p);
+		FUZZ_CHECK(pt->dir[0].drop == QGW_DROP_NO_FLOW + 1 && pt->dir[0].fast_span == 0 &&
+				   (pt->dir[0].fast_lo & UINT32_C(0x80000000)),
+			   "port %u: entry 0 is not the no-flow drop", p);
 		for (uint32_t f = 0; f < c->nb_flows; f++) {
 			const struct qgw_flow_cfg *fc = &c->flows[f];
 			const struct qgw_stack_cfg *s = &fc->stack[p];
-			const struct qgw_dp_dir *d = &pt->dir[f];
+			const struct qgw_dp_dir *d = &pt->dir[f + 1];
 			uint32_t pop = 4 * s->nb_tags, push = 4 * fc->stack[1 - p].nb_tags;
 			uint32_t max_out = c->port[1 - p].max_frame;
 			uint8_t idx;
@@ -190,6 +193,16 @@ check_table(const struct qgw_config *c, const struct qgw_table *t)
 								  max_out + pop - push),
 				   "%s: rewrite entry from port %u disagrees with the config",
 				   fc->name, p);
+			/* The fast range: only frames within safe_len that need no padding. */
+			FUZZ_CHECK(d->drop == 0 && d->move == (int)push - (int)pop &&
+					   (d->fast_lo & UINT32_C(0x80000000) ?
+						    d->fast_span == 0 :
+						    (uint64_t)d->fast_lo + d->fast_span <= d->safe_len &&
+							    d->fast_lo + push >= QGW_MIN_FRAME + pop &&
+							    (d->fast_lo == 0 ||
+							     d->fast_lo + push == QGW_MIN_FRAME + pop)),
+				   "%s: fast range from port %u is [%u, +%u] for safe_len %u",
+				   fc->name, p, d->fast_lo, d->fast_span, d->safe_len);
 			if (s->nb_tags == 0) {
 				FUZZ_CHECK(pt->any == f + 1, "%s: catch-all of port %u is %u",
 					   fc->name, p, pt->any);

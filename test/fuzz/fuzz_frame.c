@@ -658,9 +658,9 @@ check_counters(const struct burst *b, const struct snap *s0, const struct snap *
 			continue;
 		}
 		for (unsigned int k = 0; k < out->nb; k++)
-			fwd += out->slot[k] == f;
+			fwd += out->dir[k]->slot == f;
 		for (unsigned int k = 0; k < back->nb; k++)
-			icmp += back->slot[k] == f;
+			icmp += back->dir[k]->slot == f;
 		for (unsigned int r = 0; r < QGW_DROP__MAX; r++)
 			fdrops += z->drop[r] - a->drop[r];
 		FUZZ_CHECK(z->pkts - a->pkts == pkts[f] && z->bytes - a->bytes == bytes[f],
@@ -719,9 +719,9 @@ run(const struct burst *b, uint8_t fill, struct result *res)
 		FUZZ_CHECK(i > last, "forwarded mbuf %u is not a received one, or out of order", k);
 		last = i;
 		where[i] = 1;
-		diff_frames += check_forwarded(in, &b->f[i], out.pkts[k], out.slot[k]);
+		diff_frames += check_forwarded(in, &b->f[i], out.pkts[k], out.dir[k]->slot);
 		o = frame_bytes(out.pkts[k]);
-		h = fnv(h, &out.slot[k], sizeof(out.slot[k]));
+		h = fnv(h, &out.dir[k]->slot, sizeof(out.dir[k]->slot));
 		h = fnv(h, &out.pkts[k]->pkt_len, sizeof(out.pkts[k]->pkt_len));
 		h = fnv(h, o, out.pkts[k]->pkt_len);
 		res->out_len[k] = out.pkts[k]->pkt_len;
@@ -735,8 +735,8 @@ run(const struct burst *b, uint8_t fill, struct result *res)
 			   "ICMP mbuf %u is not a received one, forwarded too, or out of order", k);
 		last = i;
 		where[i] = 2;
-		check_icmp(in, &b->f[i], back.pkts[k], back.slot[k]);
-		h = fnv(h, &back.slot[k], sizeof(back.slot[k]));
+		check_icmp(in, &b->f[i], back.pkts[k], back.dir[k]->slot);
+		h = fnv(h, &back.dir[k]->slot, sizeof(back.dir[k]->slot));
 		h = fnv(h, &back.pkts[k]->pkt_len, sizeof(back.pkts[k]->pkt_len));
 		h = fnv(h, rte_pktmbuf_mtod(back.pkts[k], void *), back.pkts[k]->pkt_len);
 		res->back_len[k] = back.pkts[k]->pkt_len;
@@ -917,7 +917,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 static void *
 dup_array(const void *src, size_t size)
 {
-	void *p = malloc(size);
+	/* Cache-line aligned like rte_malloc: the flow entries are aligned types. */
+	void *p = aligned_alloc(64, (size + 63) & ~(size_t)63);
 
 	if (p == NULL && size != 0)
 		FUZZ_FAIL("out of memory");
@@ -943,11 +944,13 @@ copy_table(const struct qgw_table *t)
 		for (unsigned int e = 0; e < RTE_DIM(pt->tpid); e++)
 			if (pt->tpid[e] != QGW_TPID_OTHER && pt->tpid[e] > nb_tpids)
 				nb_tpids = pt->tpid[e];
-		c->port[p].l1 =
-			dup_array(pt->l1, (size_t)nb_tpids * QGW_VID_SPACE * sizeof(*pt->l1));
+		c->port[p].l1 = dup_array(pt->l1, (size_t)(nb_tpids + 1) * QGW_VID_SPACE *
+							   sizeof(*pt->l1));
+		for (unsigned int v = 0; v < RTE_DIM(pt->row); v++)
+			c->port[p].row[v] = c->port[p].l1 + (pt->row[v] - pt->l1);
 		c->port[p].l2 =
 			pt->l2 ? dup_array(pt->l2, (pt->l2_mask + 1) * sizeof(*pt->l2)) : NULL;
-		c->port[p].dir = dup_array(pt->dir, t->nb_flows * sizeof(*pt->dir));
+		c->port[p].dir = dup_array(pt->dir, (t->nb_flows + 1) * sizeof(*pt->dir));
 	}
 	return c;
 }

@@ -408,7 +408,7 @@ pass_one(const struct qgw_table *t, unsigned int in, struct rte_mbuf *m, int wan
 			return NULL;
 		transmit(in, &out, what);
 		if (slot != NULL)
-			*slot = out.slot[0];
+			*slot = out.dir[0]->slot;
 		return out.pkts[0];
 	}
 	CHECK_EQ(out.nb, 0, what);
@@ -1222,7 +1222,7 @@ test_tx_full(void)
 				continue;
 			}
 			for (unsigned int i = 0; i < 8; i++) {
-				CHECK_EQ(out.slot[i], slots[i & 1], what);
+				CHECK_EQ(out.dir[i]->slot, slots[i & 1], what);
 				if (i < sent)
 					sent_bytes += out.pkts[i]->pkt_len;
 				else
@@ -1338,7 +1338,7 @@ test_counters(void)
 		run_burst(t, in, pkts, nb, &out, what);
 		CHECK_EQ(out.nb, nb_fwd, what);
 		for (unsigned int i = 0; i < out.nb && i < nb_fwd; i++)
-			CHECK_EQ(out.slot[i], wslot[i], what);
+			CHECK_EQ(out.dir[i]->slot, wslot[i], what);
 		transmit(in, &out, what);
 		wport[1 - in].tx_pkts += out.nb;
 		wport[1 - in].tx_bytes += out.bytes;
@@ -1555,7 +1555,7 @@ test_burst_order(void)
 
 			snprintf(w, sizeof(w), "%s, frame %u (out %u)", what, i, k);
 			CHECK(out.pkts[k] == pkts[i], w);
-			CHECK_EQ(out.slot[k], flow, w);
+			CHECK_EQ(out.dir[k]->slot, flow, w);
 			elen = expect_frame(exp, &flows[flow], 0, ft, flow == 1 ? 2 : 1, 0x0800,
 					    plen, (uint8_t)i);
 			check_frame(w, out.pkts[k], exp, elen);
@@ -1728,7 +1728,7 @@ test_many_flows(void)
 
 			snprintf(w, sizeof(w), "%s, frame %u: %u tags %04x/%04x %04x/%04x", what, i,
 				 nbt[i], ft[i][0].tpid, ft[i][0].tci, ft[i][1].tpid, ft[i][1].tci);
-			CHECK_EQ(out.slot[i], slots[want[i]], w);
+			CHECK_EQ(out.dir[i]->slot, slots[want[i]], w);
 			elen = expect_frame(exp, &flows[want[i]], 0, ft[i], nbt[i], 0x88b5, 50 + i,
 					    (uint8_t)(burst + i));
 			check_frame(w, out.pkts[i], exp, elen);

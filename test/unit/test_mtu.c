@@ -1215,7 +1215,7 @@ test_icmp_quote(void)
 		CHECK_EQ(back.nb, 1, what);
 		check_event(what, in, head, buf, len, 18, 1, fl, limit, QGW_EV_ICMP_SENT);
 		if (back.nb == 1) {
-			CHECK_EQ(back.slot[0], fl, what);
+			CHECK_EQ(back.dir[0]->slot, fl, what);
 			check_icmp(what, back.pkts[0], buf, 18, limit, cases[i].quote);
 		}
 		finish(in, &out, &back, what);
@@ -1411,7 +1411,7 @@ test_accounting(void)
 				check_frame(what, out.pkts[o], exp,
 					    egress_frame(exp, buf[i], len[i], 1, &f.port[1]));
 			if (b >= 0 && b < back.nb) {
-				CHECK_EQ(back.slot[b], 0, what);
+				CHECK_EQ(back.dir[b]->slot, 0, what);
 				check_icmp(what, back.pkts[b], buf[i], 18, 1000,
 					   quote_len(frames[i].s.etype == ET_IPV6, frames[i].s.len,
 						     frames[i].s.len));
