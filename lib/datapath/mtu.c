@@ -248,7 +248,8 @@ ipv4_answerable(const uint8_t *ip, uint32_t avail_l3)
 
 	if ((rd16(ip + 6) & 0x1fff) != 0) /* not the first fragment */
 		return false;
-	if (src == 0 || (src >> 28) == 0xe || src == 0xffffffff || (src >> 24) == 127)
+	/* zero, loopback, multicast (224/4), class E (240/4) and broadcast */
+	if (src == 0 || (src >> 28) >= 0xe || (src >> 24) == 127)
 		return false;
 	if ((dst >> 28) == 0xe || dst == 0xffffffff)
 		return false;

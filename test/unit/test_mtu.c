@@ -1043,7 +1043,9 @@ test_icmp_exemptions(void)
 {
 	static const uint8_t zero4[4], mc4a[4] = {224, 0, 0, 5}, mc4b[4] = {239, 255, 0, 1},
 				       bc4[4] = {255, 255, 255, 255}, mcd4a[4] = {224, 0, 0, 1},
-				       mcd4b[4] = {239, 1, 2, 3}, lo4[4] = {127, 0, 0, 1};
+				       mcd4b[4] = {239, 1, 2, 3}, lo4[4] = {127, 0, 0, 1},
+				       ce4[4] = {240, 0, 0, 1}, ce4b[4] = {254, 1, 2, 3},
+				       last4[4] = {223, 255, 255, 254};
 	static const uint8_t zero6[16], mc6a[16] = {0xff, 0x02, [15] = 1},
 					mc6b[16] = {0xff, 0x0e, [14] = 0x12, [15] = 0x34};
 	static const struct {
@@ -1086,6 +1088,13 @@ test_icmp_exemptions(void)
 		 {ET_IPV4, 1200, .frag = 0x4000, .src = bc4},
 		 NOT_SENT},
 		{"IPv4 source 127.0.0.1", {ET_IPV4, 1200, .frag = 0x4000, .src = lo4}, NOT_SENT},
+		{"IPv4 source 240.0.0.1 (class E)",
+		 {ET_IPV4, 1200, .frag = 0x4000, .src = ce4},
+		 NOT_SENT},
+		{"IPv4 source 254.1.2.3 (class E)",
+		 {ET_IPV4, 1200, .frag = 0x4000, .src = ce4b},
+		 NOT_SENT},
+		{"IPv4 source 223.255.255.254", {ET_IPV4, 1200, .frag = 0x4000, .src = last4}, SENT},
 		{"IPv4 destination 224.0.0.1",
 		 {ET_IPV4, 1200, .frag = 0x4000, .dst = mcd4a},
 		 NOT_SENT},
