@@ -191,6 +191,19 @@ get_int(struct walk *w, const char *path, const json_t *v, long long lo, long lo
 	return true;
 }
 
+/* Keys of a flow object besides its port names: no port may be named so. */
+static const char *const flow_keys[] = {"name",		 "mtu",	      "oversize",   "mss_clamp",
+					"customer_tags", "icmp_rate", "icmp_burst", NULL};
+
+static bool
+is_flow_key(const char *s)
+{
+	for (unsigned int i = 0; flow_keys[i] != NULL; i++)
+		if (strcmp(s, flow_keys[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool
 name_ok(const char *s, size_t max, bool first_alpha)
 {
@@ -419,10 +432,11 @@ parse_ports(struct walk *w, const json_t *v)
 		struct qgw_port_cfg tmp = {0};
 
 		path_key(p, "/ports", name);
-		if (!name_ok(name, QGW_PORT_NAME_MAX, true) || strcmp(name, "name") == 0) {
+		if (!name_ok(name, QGW_PORT_NAME_MAX, true) || is_flow_key(name)) {
 			err(w, p,
 			    "port names start with a letter, use letters, digits, '_', '-', "
-			    "'.', ':', have at most %d characters and are not \"name\"",
+			    "'.', ':', have at most %d characters and are not a flow key (name, "
+			    "mtu, oversize, mss_clamp, customer_tags, icmp_rate, icmp_burst)",
 			    QGW_PORT_NAME_MAX - 1);
 			w->ports_ok = false;
 		}
@@ -535,8 +549,7 @@ parse_flow_mtu(struct walk *w, const char *path, const json_t *f, struct qgw_flo
 static void
 parse_flows(struct walk *w, const json_t *v)
 {
-	static const char *const keys[] = {"name",     "mtu",	    "oversize",	  "mss_clamp",
-					   "customer_tags", "icmp_rate", "icmp_burst", NULL};
+	const char *const *keys = flow_keys;
 	json_t *names, *stacks[QGW_NB_PORTS];
 	size_t i;
 	json_t *f;

@@ -46,7 +46,8 @@
 
 #define PORT_NAME_MSG                                                                              \
 	"port names start with a letter, use letters, digits, '_', '-', '.', ':', have at "        \
-	"most 31 characters and are not \"name\""
+	"most 31 characters and are not a flow key (name, mtu, oversize, mss_clamp, "            \
+	"customer_tags, icmp_rate, icmp_burst)"
 #define FLOW_NAME_MSG                                                                              \
 	"flow names use letters, digits, '_', '-', '.', ':' and have 1 to 63 characters"
 #define NOT_HEX(s) "/flows/0/twaren/0/tpid: \"" s "\" is not a hex string like \"0x88a8\""
@@ -470,6 +471,12 @@ test_bad_ports(void)
 		{"port named name",
 		 "{'ports': {'name': {'device': 'x'}, 'b': {'device': 'y'}}, 'flows': []}",
 		 {"/ports/name: " PORT_NAME_MSG}},
+		{"port named mtu",
+		 "{'ports': {'mtu': {'device': 'x'}, 'b': {'device': 'y'}}, 'flows': []}",
+		 {"/ports/mtu: " PORT_NAME_MSG}},
+		{"port named icmp_burst",
+		 "{'ports': {'a': {'device': 'x'}, 'icmp_burst': {'device': 'y'}}, 'flows': []}",
+		 {"/ports/icmp_burst: " PORT_NAME_MSG}},
 		{"port name of 32 characters",
 		 "{'ports': {'" S31 "x': {'device': 'x'}, 'b': {'device': 'y'}}, 'flows': []}",
 		 {"/ports/" S31 "x: " PORT_NAME_MSG}},
