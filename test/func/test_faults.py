@@ -102,6 +102,18 @@ APPLY_EVERY = 0.5                # seconds between config applies in the soak
 FLAP_DOWN = 3.0                  # seconds the east tap stays down
 RSS_TOLERANCE_KB = 4096
 
+# Set by test/sanitize.sh (ASan + UBSan build): what cannot hold there is
+# reported as not applicable (never counted as passed), see not_applicable().
+SANITIZED = os.environ.get("QGW_SANITIZED", "")
+NOT_APPLICABLE = []
+
+
+def not_applicable(name, why):
+    """A check that cannot hold in the sanitized build: printed, not counted."""
+    NOT_APPLICABLE.append(name)
+    print("n/a %s: not applicable in the sanitized build (QGW_SANITIZED=%s): %s"
+          % (name, SANITIZED, why), flush=True)
+
 
 # ------------------------------------------------------------------ configs
 
@@ -1077,6 +1089,13 @@ def case1(cx):
                   "no west->east frame arrived within 10 s of link up")
 
     # --- harness: the kernel lost nothing outside the flap
+    # A frame a tap's queue had no room for is dropped there (tx dropped +1)
+    # and refused to the sender (ENOBUFS), which sends it again: each tap must
+    # have dropped exactly the sends the sender repeated. The backlog counter
+    # is global (every interface of the machine; frames to and from the taps
+    # never queue there): a backlog drop only counts against the harness when
+    # a frame of ours is missing without a named drop.
+    unexplained = sum(len(v) for v in lost_up.values()) + abs(len(lost_w) - (nf + txf))
     kerr = []
     for d, t in ((W, TAP_W), (E, TAP_E)):
         kd = k1[t]["tx"]["dropped"] - k0[t]["tx"]["dropped"]
@@ -1085,12 +1104,16 @@ def case1(cx):
                 t, kd, tr.retries_dir[d] - retries0[d]))
     if tr.socket_drops():
         kerr.append("receive sockets dropped %d" % tr.sock_drops)
-    if sn1 != sn0:
-        kerr.append("kernel backlog dropped %d (all interfaces)" % (sn1 - sn0))
+    if sn1 != sn0 and unexplained:
+        kerr.append("kernel backlog dropped %d (all interfaces) and %d frames are missing "
+                    "without a named drop" % (sn1 - sn0, unexplained))
+    elif sn1 != sn0:
+        print("# kernel backlog dropped %d frames (all interfaces), none of ours: every frame "
+              "is accounted for" % (sn1 - sn0), flush=True)
     if tr.junk != [0, 0]:
         kerr.append("foreign frames on the taps: %s" % tr.junk)
     res.check("1 harness: the kernel dropped nothing it did not report to the sender (taps: "
-              "%d sends refused with ENOBUFS and repeated; sockets, backlog: none), no foreign "
+              "%d sends refused with ENOBUFS and repeated; sockets: none), no foreign "
               "frame" % (sum(tr.retries_dir) - sum(retries0)), not kerr, "; ".join(kerr))
 
     # --- memory
@@ -1098,9 +1121,13 @@ def case1(cx):
               "times)" % (POOL, pool0["in_use"], pool1["in_use"]),
               pool0["in_use"] == pool1["in_use"],
               "warm-up %s, end %s" % (pool0, pool1))
-    res.check("1 memory: RSS %d kB after warm-up, %d kB at the end (tolerance %d kB)"
-              % (rss0, rss1, RSS_TOLERANCE_KB), rss1 - rss0 <= RSS_TOLERANCE_KB,
-              "grew by %d kB" % (rss1 - rss0))
+    name = "1 memory: RSS %d kB after warm-up, %d kB at the end (tolerance %d kB)" % (
+        rss0, rss1, RSS_TOLERANCE_KB)
+    if SANITIZED:
+        not_applicable(name, "ASan's quarantine and shadow memory grow with every free, so RSS "
+                       "is not flat by design; LeakSanitizer checks leaks at exit instead")
+    else:
+        res.check(name, rss1 - rss0 <= RSS_TOLERANCE_KB, "grew by %d kB" % (rss1 - rss0))
     stalls = [w["stalls"] for w in st["workers"]]
     res.check("1 no worker reported stalled during the soak", stalls == stalls0 and
               not any(w["stalled"] for w in st["workers"]) and "stalled" not in
@@ -1273,6 +1300,7 @@ def case2(cx):
     cx.ensure("A")
     st0 = tr.settle(gw)
     k0, _ = kernel_counters()
+    retries0 = tr.retries_dir[W]
     nheld = log_count(gw, "mbufs held")
     start = tr.marks()
     tr.start([(W, 1)], 2000)
@@ -1321,16 +1349,22 @@ def case2(cx):
     res.check("2 pool exhausted: frames dropped during the hold and counted as west "
               "nic.rx_nombuf (+%d) / rx_missed (+%d)" % (d_nombuf, d_missed),
               d_nombuf + d_missed > 0, why)
+    # a send the tap had no room for was dropped there and repeated by the
+    # sender (the frame counts once in `sent`): the tap drops nothing else
     errs = []
-    if sent != d_rx + d_nombuf + d_missed + kdrop:
-        errs.append("%d sent != gateway rx %d + rx_nombuf %d + rx_missed %d + kernel drops %d"
-                    % (sent, d_rx, d_nombuf, d_missed, kdrop))
-    if len(lost) != d_nombuf + d_missed + kdrop:
-        errs.append("%d frames not delivered, %d counted" % (len(lost),
-                                                             d_nombuf + d_missed + kdrop))
+    retried = tr.retries_dir[W] - retries0
+    if kdrop != retried:
+        errs.append("tap %s tx dropped %d, the sender repeated %d refused sends"
+                    % (TAP_W, kdrop, retried))
+    if sent != d_rx + d_nombuf + d_missed:
+        errs.append("%d sent != gateway rx %d + rx_nombuf %d + rx_missed %d"
+                    % (sent, d_rx, d_nombuf, d_missed))
+    if len(lost) != d_nombuf + d_missed:
+        errs.append("%d frames not delivered, %d counted" % (len(lost), d_nombuf + d_missed))
     errs += accounting(st)
-    res.check("2 accounting exact: frames sent = gateway rx + nic rx_nombuf + rx_missed; "
-              "every frame the gateway received was forwarded", not errs, "; ".join(errs))
+    res.check("2 accounting exact: frames sent = gateway rx + nic rx_nombuf + rx_missed (tap "
+              "dropped only the %d sends it refused and the sender repeated); every frame the "
+              "gateway received was forwarded" % retried, not errs, "; ".join(errs))
     res.check("2 recovers by itself: frames flow after the hold (back %.2f s after it ended)"
               % (back or -1), back is not None and gw.proc.poll() is None,
               "no frame arrived after the hold")
@@ -1350,12 +1384,17 @@ def case4(cx):
     stalls0 = st0["workers"][0]["stalls"]
     lcore = st0["workers"][0]["lcore"]
     k0, _ = kernel_counters()
+    retries0 = list(tr.retries_dir)
     n_st, n_again = log_count(gw, "stalled: no progress"), log_count(gw, "polls again")
     start = tr.marks()
     tr.start([(W, 1), (E, 1)], 2000)
     time.sleep(0.5)
-    t0 = time.monotonic()
+    t_req = time.monotonic()
     r = cx.ctl.req("fault", worker=0, stall_ms=3000)
+    # the worker starts its stall at its next loop, before the answer is back:
+    # times count from the answer (a slow control plane, e.g. in the sanitized
+    # build, is not the detector being slow)
+    t0 = time.monotonic()
     t_detect = t_clear = None
     table = prom = None
     while time.monotonic() - t0 < 10:
@@ -1375,9 +1414,9 @@ def case4(cx):
     st = tr.settle(gw)
     k1, _ = kernel_counters()
     cx.figures["stall"] = (t_detect, t_clear)
-    print("# case 4: stall 3 s: flagged after %s s, cleared after %s s" % (
-        "%.2f" % t_detect if t_detect else "-", "%.2f" % t_clear if t_clear else "-"),
-        flush=True)
+    print("# case 4: stall 3 s: request answered in %.3f s; flagged %s s, cleared %s s after "
+          "the answer" % (t0 - t_req, "%.2f" % t_detect if t_detect else "-",
+                          "%.2f" % t_clear if t_clear else "-"), flush=True)
     res.check("4 fault stall_ms accepted", r.get("ok") is True, json.dumps(r))
     res.check("4 qinqgw-stats --json workers[0].stalled true within ~2 s (checked every "
               "second, so 1..2 s, 0.5 s slack): after %s s"
@@ -1411,9 +1450,12 @@ def case4(cx):
             errs.append("%s: %d duplicated" % (DIRS[d], len(tr.dups(d))))
     nic = {n: {k: p["nic"][k] - ports_of(st0)[n]["nic"][k] for k in ("rx_missed", "rx_nombuf")}
            for n, p in ports_of(st).items()}
+    # a tap drops only the sends it refused (queue full), which the sender repeats
     kd = {t: k1[t]["tx"]["dropped"] - k0[t]["tx"]["dropped"] for t in (TAP_W, TAP_E)}
-    if any(v for x in nic.values() for v in x.values()) or any(kd.values()):
-        errs.append("NIC counted %s, taps dropped %s" % (nic, kd))
+    retried = {t: tr.retries_dir[d] - retries0[d] for d, t in ((W, TAP_W), (E, TAP_E))}
+    if any(v for x in nic.values() for v in x.values()) or kd != retried:
+        errs.append("NIC counted %s, taps dropped %s, the sender repeated %s refused sends"
+                    % (nic, kd, retried))
     errs += accounting(st)
     res.check("4 traffic resumes: every frame sent during the stall (queued in the tap, "
               "txqueuelen 10000) forwarded exactly once, both directions; nothing missed",
@@ -1555,8 +1597,22 @@ def valgrind_verdict(log, rc, want_rc):
     return "; ".join(why)
 
 
+def case6_sanitized(name):
+    """valgrind cannot run an ASan binary (the shadow memory clashes with its
+    own mappings); in that build every process exits under LeakSanitizer,
+    whose reports fail test/sanitize.sh."""
+    if not SANITIZED:
+        return False
+    not_applicable(name, "valgrind cannot run an ASan binary; LeakSanitizer checks every "
+                   "process of this build for leaks at exit (test/sanitize.sh fails on any "
+                   "report)")
+    return True
+
+
 def case6_tools(cx):
     res, env, gw = cx.res, cx.env, cx.gw
+    if case6_sanitized("6 valgrind: qinqgw-stats and qinqgw-ctl, no definite leak, no error"):
+        return True
     if shutil.which("valgrind") is None:
         res.check("6 valgrind is installed", False,
                   "valgrind missing: apt-get install valgrind (test/setup.sh must install it)")
@@ -1614,6 +1670,8 @@ def case6_tools(cx):
 
 def case6_gateway(cx):
     res, env = cx.res, cx.env
+    if case6_sanitized("6 valgrind: qinqgw start/apply/stop cycle, no definite leak, no error"):
+        return
     log, vg = valgrind_cmd(env, "qinqgw")
     cfg2 = json.loads(json.dumps(PCAP_CFG))
     cfg2["flows"].append({"name": "u2", "west": [tg(0x88A8, 200)], "east": [tg(0x9100, 1002)]})
@@ -1723,6 +1781,9 @@ def main():
         if env is not None:
             env.cleanup()
         print("# %.0f s" % (time.monotonic() - t_start))
+        if NOT_APPLICABLE:
+            print("# %d checks not applicable in the sanitized build (not counted): %s"
+                  % (len(NOT_APPLICABLE), "; ".join(NOT_APPLICABLE)))
     return res.finish()
 
 
