@@ -6,9 +6,12 @@
  *   qinqgw-ctl [--socket PATH] [--json] apply [--confirm SECONDS] FILE
  *   qinqgw-ctl [--socket PATH] [--json] confirm
  *   qinqgw-ctl [--socket PATH] [--json] show
+ *   qinqgw-ctl [--socket PATH] [--json] log-level [--all]
+ *   qinqgw-ctl [--socket PATH] [--json] log-level [PATTERN] LEVEL
  *
  * One JSON request line out, one JSON response line back (docs/control.md).
- * Exit status: 0 ok, 1 refused (invalid config, nothing to confirm, ...),
+ * Exit status: 0 ok, 1 refused (invalid config, nothing to confirm, no log
+ * type matches, ...),
  * 2 bad command line, 3 cannot reach the gateway (not running, permission).
  */
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -42,6 +46,12 @@ usage(FILE *f)
 		"                                `qinqgw-ctl confirm` follows within SECONDS\n"
 		"  confirm                       keep the config applied with --confirm\n"
 		"  show                          the running config and its generation\n"
+		"  log-level [--all]             the gateway's log types (qinqgw*) and their\n"
+		"                                levels; --all: every DPDK log type\n"
+		"  log-level [PATTERN] LEVEL     set the level of the types matching PATTERN\n"
+		"                                (a glob; default and \"qinqgw\": every qinqgw\n"
+		"                                type); LEVEL: emergency, alert, critical, error,\n"
+		"                                warning, notice, info, debug or 1..8\n"
 		"\n"
 		"  --socket PATH   the gateway's --ctl-socket (default %s)\n"
 		"  --json          print the gateway's JSON response as is\n"
@@ -84,6 +94,38 @@ read_file(const char *path)
 	}
 	fclose(f);
 	return buf;
+}
+
+/* Like the gateway's qgw_log_parse_level(): EAL's level names, a prefix, or 1..8. */
+static bool
+is_level(const char *s)
+{
+	static const char *const names[] = {"emergency", "alert",  "critical", "error",
+					    "warning",	 "notice", "info",     "debug"};
+	size_t len = strlen(s);
+	char *end;
+	long n;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strncasecmp(names[i], s, len) == 0)
+			return true;
+	n = strtol(s, &end, 10);
+	return *end == '\0' && n >= 1 && n <= 8;
+}
+
+static void
+print_log_types(json_t *resp)
+{
+	json_t *t;
+	size_t i;
+
+	printf("%-32s %s\n", "LOG TYPE", "LEVEL");
+	json_array_foreach(json_object_get(resp, "log_types"), i, t)
+		printf("%-32s %s\n", json_string_value(json_object_get(t, "name")),
+		       json_string_value(json_object_get(t, "level")));
+	printf("(global level: %s)\n", json_string_value(json_object_get(resp, "global_level")));
 }
 
 /* Send one request, read one response line. */
@@ -194,15 +236,13 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"confirm", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"socket", required_argument, NULL, 's'},  {"json", no_argument, NULL, 'j'},
+		{"confirm", required_argument, NULL, 'c'}, {"all", no_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},	   {NULL, 0, NULL, 0},
 	};
 	const char *sock = DEFAULT_SOCKET, *cmd, *file = NULL;
 	long confirm = 0;
-	bool raw = false;
+	bool raw = false, all = false;
 	json_t *req, *resp;
 	char *end;
 	int c, err, rc;
@@ -222,6 +262,9 @@ main(int argc, char **argv)
 				fprintf(stderr, "qinqgw-ctl: --confirm takes seconds, 1..86400\n");
 				return EXIT_USAGE;
 			}
+			break;
+		case 'a':
+			all = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -250,6 +293,8 @@ main(int argc, char **argv)
 			raw = true;
 		} else if (c == 's') {
 			sock = optarg;
+		} else if (c == 'a') {
+			all = true;
 		} else {
 			fprintf(stderr, "qinqgw-ctl: unknown or incomplete option \"%s\"\n",
 				argv[optind - 1]);
@@ -258,13 +303,46 @@ main(int argc, char **argv)
 	}
 	bool wants_file = strcmp(cmd, "check") == 0 || strcmp(cmd, "diff") == 0 ||
 			  strcmp(cmd, "apply") == 0;
+	bool log = strcmp(cmd, "log-level") == 0;
+	const char *pattern = NULL, *level = NULL;
 
-	if (!wants_file && strcmp(cmd, "confirm") != 0 && strcmp(cmd, "show") != 0) {
+	if (!wants_file && !log && strcmp(cmd, "confirm") != 0 && strcmp(cmd, "show") != 0) {
 		fprintf(stderr, "qinqgw-ctl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (wants_file != (argc - optind == 1) || argc - optind > 1) {
+	if (all && !log) {
+		fprintf(stderr, "qinqgw-ctl: --all goes with log-level\n");
+		return EXIT_USAGE;
+	}
+	if (log) {
+		int nargs = argc - optind;
+
+		if (nargs > 2 || (all && nargs > 0)) {
+			fprintf(stderr, "qinqgw-ctl: log-level takes [--all] to show, [PATTERN] "
+					"LEVEL to set\n");
+			return EXIT_USAGE;
+		}
+		if (nargs == 2) {
+			pattern = argv[optind];
+			level = argv[optind + 1];
+		} else if (nargs == 1) {
+			level = argv[optind];
+		}
+		if (level != NULL && !is_level(level)) {
+			fprintf(stderr,
+				"qinqgw-ctl: unknown log level \"%s\": emergency, alert, critical, "
+				"error, warning, notice, info, debug or 1..8\n",
+				level);
+			return EXIT_USAGE;
+		}
+		if (pattern != NULL && (pattern[0] == '\0' || strlen(pattern) > 128)) {
+			fprintf(stderr, "qinqgw-ctl: a log type pattern is 1..128 characters\n");
+			return EXIT_USAGE;
+		}
+		if (all)
+			pattern = "*";
+	} else if (wants_file != (argc - optind == 1) || argc - optind > 1) {
 		fprintf(stderr, "qinqgw-ctl: %s %s\n", cmd,
 			wants_file ? "takes exactly one FILE" : "takes no argument");
 		return EXIT_USAGE;
@@ -297,6 +375,10 @@ main(int argc, char **argv)
 	}
 	if (confirm)
 		json_object_set_new(req, "confirm", json_integer(confirm));
+	if (pattern != NULL)
+		json_object_set_new(req, "pattern", json_string(pattern));
+	if (level != NULL)
+		json_object_set_new(req, "level", json_string(level));
 
 	resp = call(sock, req, &err);
 	json_decref(req);
@@ -326,6 +408,8 @@ main(int argc, char **argv)
 			printf("run `qinqgw-ctl confirm` within %ld s, or the previous config comes "
 			       "back\n",
 			       confirm);
+	} else if (log) {
+		print_log_types(resp);
 	} else if (strcmp(cmd, "confirm") == 0) {
 		printf("confirmed: generation %lld stays\n",
 		       (long long)json_integer_value(json_object_get(resp, "generation")));

@@ -4,7 +4,9 @@
  * Start-up (config validated before EAL touches hugepages or devices), the
  * main lcore as control plane, one poll-mode worker per other lcore, and a
  * graceful stop on SIGINT/SIGTERM that leaves complete capture files and
- * prints the counter report.
+ * prints the counter report. Packet capture (dpdk-dumpcap, a secondary
+ * process) is served through rte_pdump: its callbacks sit on the ports only
+ * while a capture runs.
  *
  * Exit codes: 0 stopped normally or config valid, 1 invalid config or
  * start-up failure, 2 bad command line.
@@ -25,9 +27,11 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_pdump.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_version.h>
 
+#include "qgw_capture.h"
 #include "qgw_config.h"
 #include "qgw_ctl.h"
 #include "qgw_datapath.h"
@@ -66,13 +70,17 @@ usage(FILE *f, const char *prog)
 		"The main lcore is the control plane; every other lcore of -l is a\n"
 		"poll-mode worker with an RX/TX queue pair on both ports.\n"
 		"Example on vdevs:\n"
-		"  %s -l 0-1 --no-huge -m 512 --vdev net_pcap0,rx_pcap=in0.pcap,tx_pcap=out0.pcap \\\n"
+		"  %s -l 0-1 --no-huge -m 512 --vdev net_pcap0,rx_pcap=in0.pcap,tx_pcap=out0.pcap "
+		"\\\n"
 		"     --vdev net_pcap1,rx_pcap=in1.pcap,tx_pcap=out1.pcap -- --config demo.json\n"
 		"\n"
 		"Counters are published in shared memory /dev/shm/NAME (default \"%s\",\n"
 		"mode 0640, group GROUP or the gateway's) for qinqgw-stats. qinqgw-ctl talks\n"
 		"to the control socket PATH (default %s, mode 0660).\n"
 		"SIGHUP re-reads the config FILE and applies it like qinqgw-ctl apply.\n"
+		"Log types qinqgw, qinqgw.port, .ctl, .config, .stats, .worker: EAL's\n"
+		"--log-level='qinqgw*:debug', live with qinqgw-ctl log-level. Capture with\n"
+		"dpdk-dumpcap --file-prefix=PREFIX -i PORT -p (gateway on hugepages).\n"
 		"\n"
 		"Exit status: 0 normal stop (or valid config), 1 invalid config or start-up\n"
 		"failure, 2 bad command line.\n",
@@ -118,6 +126,8 @@ struct app {
 	struct qgw_runtime rt;
 	uint16_t port_id[QGW_NB_PORTS];
 	bool port_started[QGW_NB_PORTS];
+	bool promisc[QGW_NB_PORTS]; /* promiscuous at start: kept so (see update_links) */
+	bool pdump;		    /* rte_pdump_init() succeeded */
 	unsigned int nb_workers;
 	struct qgw_worker *workers;
 	struct qgw_worker_counters **counters;
@@ -157,17 +167,23 @@ check_workers(struct app *a, uint64_t *last, uint8_t *still_for)
 		if (still && !sw->stalled) {
 			sw->stalls++;
 			__atomic_store_n(&sw->stalled, 1, __ATOMIC_RELAXED);
-			QGW_LOG(ERR, "worker %u (lcore %u) stalled: no progress for over 1 s", i,
-				sw->lcore);
+			QGW_LOGT(worker, ERR,
+				 "worker %u (lcore %u) stalled: no progress for over 1 s", i,
+				 sw->lcore);
 		} else if (still_for[i] == 0 && sw->stalled) {
 			__atomic_store_n(&sw->stalled, 0, __ATOMIC_RELAXED);
-			QGW_LOG(WARNING, "worker %u (lcore %u) polls again", i, sw->lcore);
+			QGW_LOGT(worker, WARNING, "worker %u (lcore %u) polls again", i, sw->lcore);
 		}
 		last[i] = hb;
 	}
 }
 
-/* Link state into the stats segment; logs every change. */
+/*
+ * Link state into the stats segment; logs every change (qgw_shm_set_link
+ * counts it). A transparent gateway needs its ports promiscuous: a capture
+ * tool that turned it off when it ended (dpdk-dumpcap without -p does) is
+ * undone here within a second.
+ */
 static void
 update_links(struct app *a)
 {
@@ -179,17 +195,36 @@ update_links(struct app *a)
 		if (!a->port_started[p] || rte_eth_link_get_nowait(a->port_id[p], &link) < 0)
 			continue;
 		if (sp->link_up != link.link_status && a->shm->hdr->state == QGW_SHM_RUNNING)
-			QGW_LOG(WARNING, "port %s: link %s", a->rt.cfg->port[p].name,
-				link.link_status ? "up" : "down");
+			QGW_LOGT(port, WARNING, "port %s: link %s", a->rt.cfg->port[p].name,
+				 link.link_status ? "up" : "down");
+		if (a->promisc[p] && rte_eth_promiscuous_get(a->port_id[p]) == 0) {
+			int ret = rte_eth_promiscuous_enable(a->port_id[p]);
+
+			QGW_LOGT(port, WARNING,
+				 "port %s: promiscuous mode was turned off (by a capture tool? "
+				 "dpdk-dumpcap needs -p); %s",
+				 a->rt.cfg->port[p].name,
+				 ret == 0 ? "turned it on again" : rte_strerror(-ret));
+			if (ret != 0)
+				a->promisc[p] = false;
+		}
 		qgw_shm_set_link(a->shm, p, link.link_status,
 				 link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed,
 				 link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX);
 	}
 }
 
+static void
+warn_numa(const char *msg, void *arg)
+{
+	(void)arg;
+	QGW_LOGT(port, WARNING, "%s", msg);
+}
+
 static int
 app_start(struct app *a)
 {
+	struct qgw_numa_placement numa = {0};
 	char msg[512];
 	unsigned int lcore, i = 0;
 	size_t sz;
@@ -197,39 +232,43 @@ app_start(struct app *a)
 
 	a->nb_workers = rte_lcore_count() - 1;
 	if (a->nb_workers == 0) {
-		QGW_LOG(ERR, "no worker lcore: give -l two or more cores (the first one is the "
-			     "control plane)");
+		QGW_LOGT(worker, ERR,
+			 "no worker lcore: give -l two or more cores (the first one is "
+			 "the control plane)");
 		return -EINVAL;
 	}
 	/* Before the devices: a name held by a live gateway stops us here. */
 	a->shm = qgw_shm_create(a->stats_name, a->stats_group, a->nb_workers, msg, sizeof(msg));
 	if (a->shm == NULL) {
-		QGW_LOG(ERR, "%s", msg);
+		QGW_LOGT(stats, ERR, "%s", msg);
 		return -errno;
 	}
 	a->shm->hdr->tsc_hz = rte_get_tsc_hz();
 	a->shm->hdr->start_tsc = rte_rdtsc();
 	if (qgw_telemetry_init(a->shm) < 0)
-		QGW_LOG(WARNING, "cannot register the /qinqgw telemetry commands");
+		QGW_LOGT(stats, WARNING, "cannot register the /qinqgw telemetry commands");
 	ret = qgw_ctl_open(&a->ctl, a->ctl_path, a->ctl_group, msg, sizeof(msg));
 	if (ret < 0) {
-		QGW_LOG(ERR, "%s", msg);
+		QGW_LOGT(ctl, ERR, "%s", msg);
 		return ret;
 	}
 
 	ret = qgw_port_resolve(a->cfg, a->port_id, msg, sizeof(msg));
 	if (ret < 0) {
-		QGW_LOG(ERR, "%s", msg);
+		QGW_LOGT(port, ERR, "%s", msg);
 		return ret;
 	}
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
-		ret = qgw_port_start(a->port_id[p], &a->cfg->port[p], a->nb_workers, msg,
-				     sizeof(msg));
+		ret = qgw_port_start(a->port_id[p], &a->cfg->port[p], a->nb_workers,
+				     &numa.pool_socket[p], msg, sizeof(msg));
 		if (ret < 0) {
-			QGW_LOG(ERR, "%s", msg);
+			QGW_LOGT(port, ERR, "%s", msg);
 			return ret;
 		}
 		a->port_started[p] = true;
+		a->promisc[p] = rte_eth_promiscuous_get(a->port_id[p]) == 1;
+		numa.port_name[p] = a->cfg->port[p].name;
+		numa.port_socket[p] = rte_eth_dev_socket_id(a->port_id[p]);
 	}
 
 	sz = rte_rcu_qsbr_get_memsize(a->nb_workers);
@@ -264,8 +303,12 @@ app_start(struct app *a)
 			return -ENOMEM;
 		for (unsigned int p = 0; p < QGW_NB_PORTS; p++)
 			w->events[p] = qgw_shm_events(a->shm, i, p);
+		numa.worker_lcore[i] = lcore;
+		numa.worker_socket[i] = (int)sw->socket;
 		i++;
 	}
+	numa.nb_workers = a->nb_workers;
+	qgw_numa_warnings(&numa, warn_numa, NULL);
 	a->rt.rcu = a->rcu;
 	a->rt.nb_workers = a->nb_workers;
 	a->rt.counters = a->counters;
@@ -285,12 +328,14 @@ app_start(struct app *a)
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		ret = rte_eal_remote_launch(qgw_worker_main, &a->workers[--i], lcore);
 		if (ret < 0) {
-			QGW_LOG(ERR, "cannot launch worker on lcore %u: %s", lcore,
-				rte_strerror(-ret));
+			QGW_LOGT(worker, ERR, "cannot launch worker on lcore %u: %s", lcore,
+				 rte_strerror(-ret));
 			quit = true;
 			return ret;
 		}
 	}
+	/* From now on, ending a capture waits for the workers (capture.c). */
+	qgw_capture_sync(a->rcu);
 	QGW_LOG(INFO, "forwarding between %s (%s) and %s (%s): %u flows, %u worker%s",
 		a->rt.cfg->port[0].name, a->rt.cfg->port[0].device, a->rt.cfg->port[1].name,
 		a->rt.cfg->port[1].device, a->rt.cfg->nb_flows, a->nb_workers,
@@ -303,6 +348,7 @@ app_stop(struct app *a)
 {
 	quit = true;
 	rte_eal_mp_wait_lcore();
+	qgw_capture_sync(NULL);
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++)
 		if (a->port_started[p])
 			qgw_port_close(a->port_id[p]);
@@ -321,6 +367,8 @@ app_stop(struct app *a)
 		}
 	}
 	qgw_ctl_close(&a->ctl);
+	if (a->pdump)
+		rte_pdump_uninit();
 	if (a->rt.cfg != NULL) {
 		qgw_runtime_fini(&a->rt);
 		qgw_config_free(a->rt.cfg);
@@ -353,9 +401,9 @@ reload_config(struct app *a)
 	}
 	if (cfg == NULL) {
 		for (size_t i = 0; i < errs.nb; i++)
-			QGW_LOG(ERR, "SIGHUP: %s: %s", a->config_path, errs.msg[i]);
-		QGW_LOG(ERR, "SIGHUP: %s refused, generation %" PRIu64 " keeps running",
-			a->config_path, a->rt.generation);
+			QGW_LOGT(config, ERR, "SIGHUP: %s: %s", a->config_path, errs.msg[i]);
+		QGW_LOGT(config, ERR, "SIGHUP: %s refused, generation %" PRIu64 " keeps running",
+			 a->config_path, a->rt.generation);
 		qgw_errors_clear(&errs);
 		return;
 	}
@@ -482,6 +530,17 @@ main(int argc, char **argv)
 		qgw_config_free(a.cfg);
 		return EXIT_FAILURE;
 	}
+
+	qgw_log_apply_args(sep, argv);
+	/*
+	 * Capture by dpdk-dumpcap / dpdk-pdump (secondary processes: they need
+	 * this gateway on hugepages). Costs nothing until a capture starts.
+	 */
+	if (rte_pdump_init() == 0)
+		a.pdump = true;
+	else
+		QGW_LOGT(port, WARNING, "packet capture (dpdk-dumpcap) unavailable: %s",
+			 rte_strerror(rte_errno));
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -2,7 +2,8 @@
  * Control socket server (see qgw_ctl.h). One request line in, one response
  * line out, any number of times per connection. Every apply, rollback and
  * rejection is logged with who asked (peer uid/pid from SO_PEERCRED), what
- * changed and the generation.
+ * changed and the generation. The log-level command reads and sets the levels
+ * of DPDK log types (the gateway's qinqgw.* and any other).
  */
 #include "qgw_ctl.h"
 
@@ -182,6 +183,71 @@ add_state(json_t *r, const struct qgw_runtime *rt)
 	}
 }
 
+static void
+add_type(const char *name, int level, void *arg)
+{
+	json_t *t = json_object();
+
+	json_object_set_new(t, "name", json_string(name));
+	json_object_set_new(t, "level", json_string(qgw_log_level_name(level)));
+	json_array_append_new(arg, t);
+}
+
+/*
+ * "log-level": without "level", the levels of the types matching "pattern"
+ * (default: the gateway's); with it, set them, then the same list.
+ */
+static json_t *
+log_level(json_t *req, const char *who)
+{
+	json_t *p = json_object_get(req, "pattern"), *l = json_object_get(req, "level");
+	const char *pattern = json_string_value(p);
+	json_t *r, *types = json_array();
+	int level = 0, n;
+
+	if ((p != NULL && (pattern == NULL || pattern[0] == '\0' || strlen(pattern) > 128)) ||
+	    (l != NULL && !json_is_string(l))) {
+		json_decref(types);
+		return fail("%s", "log-level: \"pattern\" is a log type name or glob (e.g. "
+				  "\"qinqgw.*\"), \"level\" a level name");
+	}
+	if (l != NULL) {
+		level = qgw_log_parse_level(json_string_value(l));
+		if (level < 0) {
+			json_decref(types);
+			return fail("unknown log level \"%s\": emergency, alert, critical, error, "
+				    "warning, notice, info, debug or 1..8",
+				    json_string_value(l));
+		}
+	}
+	pattern = qgw_log_pattern(pattern != NULL ? pattern : QGW_LOG_ALL);
+	n = qgw_log_foreach(pattern, add_type, types);
+	if (n == 0) {
+		json_decref(types);
+		QGW_LOGT(ctl, WARNING, "log-level by %s refused: no log type matches \"%s\"", who,
+			 pattern);
+		return fail("no log type matches \"%s\" (`qinqgw-ctl log-level --all` lists them)",
+			    pattern);
+	}
+	if (n < 0) {
+		json_decref(types);
+		return fail("%s", "log-level: out of memory");
+	}
+	if (level > 0) {
+		qgw_log_set(pattern, level);
+		json_array_clear(types);
+		qgw_log_foreach(pattern, add_type, types);
+		QGW_LOGT(ctl, NOTICE, "log level of %s (%d type%s) set to %s by %s", pattern, n,
+			 n == 1 ? "" : "s", qgw_log_level_name(level), who);
+	}
+	r = reply(true);
+	json_object_set_new(r, "pattern", json_string(pattern));
+	json_object_set_new(r, "global_level",
+			    json_string(qgw_log_level_name((int)rte_log_get_global_level())));
+	json_object_set_new(r, "log_types", types);
+	return r;
+}
+
 static json_t *
 request(struct qgw_runtime *rt, json_t *req, const char *who)
 {
@@ -218,7 +284,8 @@ request(struct qgw_runtime *rt, json_t *req, const char *who)
 			return fail("%s", "\"confirm\" is a number of seconds, 1..86400");
 		cand = candidate(rt, req, &r);
 		if (cand == NULL) {
-			QGW_LOG(WARNING, "config apply by %s rejected: invalid config", who);
+			QGW_LOGT(config, WARNING, "config apply by %s rejected: invalid config",
+				 who);
 		} else {
 			json_t *diff = qgw_config_diff(rt->cfg, cand);
 
@@ -255,8 +322,11 @@ request(struct qgw_runtime *rt, json_t *req, const char *who)
 	} else if (strcmp(cmd, "show") == 0) {
 		r = reply(true);
 		json_object_set_new(r, "config", qgw_config_dump(rt->cfg));
+	} else if (strcmp(cmd, "log-level") == 0) {
+		r = log_level(req, who);
 	} else {
-		return fail("unknown command \"%s\" (check, diff, apply, confirm, show)", cmd);
+		return fail("unknown command \"%s\" (check, diff, apply, confirm, show, log-level)",
+			    cmd);
 	}
 	return r;
 }
@@ -320,7 +390,7 @@ accept_client(struct qgw_ctl *ctl)
 		}
 		return;
 	}
-	QGW_LOG(WARNING, "control socket: too many connections, one refused");
+	QGW_LOGT(ctl, WARNING, "control socket: too many connections, one refused");
 	close(fd);
 }
 

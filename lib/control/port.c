@@ -1,6 +1,7 @@
 /*
  * Port bring-up (see qgw_port.h). The mbuf pool of each port lives on the
- * port's NUMA socket; a port gets as many queue pairs as there are workers.
+ * port's NUMA socket (or, when that socket has no memory left, anywhere, with
+ * a warning); a port gets as many queue pairs as there are workers.
  */
 #include "qgw_port.h"
 
@@ -11,6 +12,7 @@
 #include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_memory.h>
 
 #include "qgw_log.h"
 
@@ -45,25 +47,88 @@ qgw_port_resolve(const struct qgw_config *cfg, uint16_t port_id[QGW_NB_PORTS], c
 	return 0;
 }
 
+bool
+qgw_numa_mismatch(int dev_socket, int used_socket)
+{
+	return dev_socket >= 0 && used_socket >= 0 && dev_socket != used_socket;
+}
+
+int
+qgw_numa_warnings(const struct qgw_numa_placement *pl, void (*warn)(const char *msg, void *arg),
+		  void *arg)
+{
+	char msg[320];
+	int n = 0;
+
+	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
+		if (!qgw_numa_mismatch(pl->port_socket[p], pl->pool_socket[p]))
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "NUMA: port %s is on socket %d but its mbuf pool could only be placed "
+			 "on socket %d: every frame crosses sockets; reserve hugepages on node "
+			 "%d (/sys/devices/system/node/node%d/hugepages/)",
+			 pl->port_name[p], pl->port_socket[p], pl->pool_socket[p],
+			 pl->port_socket[p], pl->port_socket[p]);
+		warn(msg, arg);
+		n++;
+	}
+	for (unsigned int w = 0; w < pl->nb_workers; w++) {
+		for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
+			if (!qgw_numa_mismatch(pl->port_socket[p], pl->worker_socket[w]))
+				continue;
+			snprintf(msg, sizeof(msg),
+				 "NUMA: worker %u (lcore %u, socket %d) polls port %s on socket "
+				 "%d: every frame crosses sockets; give -l cores of socket %d",
+				 w, pl->worker_lcore[w], pl->worker_socket[w], pl->port_name[p],
+				 pl->port_socket[p], pl->port_socket[p]);
+			warn(msg, arg);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* The socket of a pool's memory (its first chunk), or SOCKET_ID_ANY. */
+static int
+pool_memory_socket(struct rte_mempool *mp)
+{
+	struct rte_mempool_memhdr *hdr = STAILQ_FIRST(&mp->mem_list);
+	const struct rte_memseg *ms = hdr != NULL ? rte_mem_virt2memseg(hdr->addr, NULL) : NULL;
+
+	return ms != NULL ? ms->socket_id : SOCKET_ID_ANY;
+}
+
+/*
+ * The pool of a socket, shared by the ports on it. If the socket has no room
+ * (no hugepages left on that node), one anywhere: slower, but running; the
+ * caller warns.
+ */
 static struct rte_mempool *
 pool_for_socket(int socket, unsigned int nb_mbufs)
 {
-	char name[RTE_MEMPOOL_NAMESIZE];
+	char name[RTE_MEMPOOL_NAMESIZE], any[RTE_MEMPOOL_NAMESIZE];
 	struct rte_mempool *mp;
 
 	if (socket < 0)
 		socket = 0;
 	snprintf(name, sizeof(name), "qgw_mbuf_s%d", socket);
+	snprintf(any, sizeof(any), "qgw_mbuf_s%d_any", socket);
 	mp = rte_mempool_lookup(name);
+	if (mp == NULL)
+		mp = rte_mempool_lookup(any);
 	if (mp != NULL)
 		return mp;
-	return rte_pktmbuf_pool_create(name, nb_mbufs, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       socket);
+	mp = rte_pktmbuf_pool_create(name, nb_mbufs, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				     socket);
+	if (mp == NULL)
+		mp = rte_pktmbuf_pool_create(any, nb_mbufs, MBUF_CACHE, 0,
+					     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	return mp;
 }
 
 int
-qgw_port_start(uint16_t port_id, const struct qgw_port_cfg *pc, uint16_t nb_queues, char *msg,
-	       size_t msglen)
+qgw_port_start(uint16_t port_id, const struct qgw_port_cfg *pc, uint16_t nb_queues,
+	       int *pool_socket, char *msg, size_t msglen)
 {
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
@@ -96,8 +161,10 @@ qgw_port_start(uint16_t port_id, const struct qgw_port_cfg *pc, uint16_t nb_queu
 			info.flow_type_rss_offloads;
 		if (conf.rx_adv_conf.rss_conf.rss_hf == 0) {
 			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
-			QGW_LOG(WARNING, "port %s: %s has no RSS; the device alone decides which queue a frame lands on",
-				pc->name, pc->device);
+			QGW_LOGT(port, WARNING,
+				 "port %s: %s has no RSS; the device alone decides which queue a "
+				 "frame lands on",
+				 pc->name, pc->device);
 		}
 	}
 	if (pc->max_frame + RTE_PKTMBUF_HEADROOM > RTE_MBUF_DEFAULT_BUF_SIZE) {
@@ -121,15 +188,15 @@ qgw_port_start(uint16_t port_id, const struct qgw_port_cfg *pc, uint16_t nb_queu
 		    want + overhead <= info.max_rx_pktlen)
 			conf.rxmode.mtu = want;
 		else
-			QGW_LOG(WARNING,
-				"port %s: %s takes frames up to %u bytes, not max_frame %u: it "
-				"keeps its default MTU (frames it cannot take are lost in the "
-				"NIC); the gateway still enforces max_frame",
-				pc->name, pc->device,
-				info.max_rx_pktlen > RTE_ETHER_CRC_LEN
-					? info.max_rx_pktlen - RTE_ETHER_CRC_LEN
-					: info.max_rx_pktlen,
-				pc->max_frame);
+			QGW_LOGT(port, WARNING,
+				 "port %s: %s takes frames up to %u bytes, not max_frame %u: it "
+				 "keeps its default MTU (frames it cannot take are lost in the "
+				 "NIC); the gateway still enforces max_frame",
+				 pc->name, pc->device,
+				 info.max_rx_pktlen > RTE_ETHER_CRC_LEN
+					 ? info.max_rx_pktlen - RTE_ETHER_CRC_LEN
+					 : info.max_rx_pktlen,
+				 pc->max_frame);
 	}
 
 	ret = rte_eth_dev_configure(port_id, nb_queues, nb_queues, &conf);
@@ -152,6 +219,8 @@ qgw_port_start(uint16_t port_id, const struct qgw_port_cfg *pc, uint16_t nb_queu
 			 pc->name, socket, rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
+	if (pool_socket != NULL)
+		*pool_socket = pool_memory_socket(mp);
 
 	for (uint16_t q = 0; q < nb_queues; q++) {
 		ret = rte_eth_rx_queue_setup(port_id, q, nb_rxd, socket, NULL, mp);
@@ -173,8 +242,8 @@ qgw_port_start(uint16_t port_id, const struct qgw_port_cfg *pc, uint16_t nb_queu
 	/* A transparent L2 gateway takes every frame, whatever its MAC. */
 	ret = rte_eth_promiscuous_enable(port_id);
 	if (ret < 0 && ret != -ENOTSUP)
-		QGW_LOG(WARNING, "port %s: cannot enable promiscuous mode: %s", pc->name,
-			rte_strerror(-ret));
+		QGW_LOGT(port, WARNING, "port %s: cannot enable promiscuous mode: %s", pc->name,
+			 rte_strerror(-ret));
 	return 0;
 }
 
@@ -184,8 +253,8 @@ qgw_port_close(uint16_t port_id)
 	int ret = rte_eth_dev_stop(port_id);
 
 	if (ret < 0)
-		QGW_LOG(WARNING, "port %u: stop failed: %s", port_id, rte_strerror(-ret));
+		QGW_LOGT(port, WARNING, "port %u: stop failed: %s", port_id, rte_strerror(-ret));
 	ret = rte_eth_dev_close(port_id);
 	if (ret < 0)
-		QGW_LOG(WARNING, "port %u: close failed: %s", port_id, rte_strerror(-ret));
+		QGW_LOGT(port, WARNING, "port %u: close failed: %s", port_id, rte_strerror(-ret));
 }

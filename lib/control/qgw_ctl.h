@@ -1,8 +1,9 @@
 /*
  * The control socket: a Unix stream socket (default /run/qinqgw/ctl.sock,
  * mode 0660, group-owned) where qinqgw-ctl sends one JSON request a line and
- * reads one JSON response a line (protocol: docs/control.md). Served from the
- * main lcore's loop with poll(); never touches the data path directly.
+ * reads one JSON response a line (protocol: docs/control.md; commands check,
+ * diff, apply, confirm, show, log-level). Served from the main lcore's loop
+ * with poll(); never touches the data path directly.
  */
 #ifndef QGW_CTL_H
 #define QGW_CTL_H
