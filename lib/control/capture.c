@@ -61,10 +61,21 @@ wait_for_workers(const char *what, uint16_t port_id, uint16_t queue_id)
 typedef int (*remove_cb_fn)(uint16_t port_id, uint16_t queue_id,
 			    const struct rte_eth_rxtx_callback *user_cb);
 
-static remove_cb_fn
-next_definition(const char *name)
+/* Call DPDK's own function `name` (found once), then wait for the workers. */
+static int
+remove_and_wait(const char *name, remove_cb_fn *real, const char *what, uint16_t port_id,
+		uint16_t queue_id, const struct rte_eth_rxtx_callback *user_cb)
 {
-	return (remove_cb_fn)(uintptr_t)dlsym(RTLD_NEXT, name);
+	int ret;
+
+	if (*real == NULL)
+		*real = (remove_cb_fn)(uintptr_t)dlsym(RTLD_NEXT, name);
+	if (*real == NULL)
+		return -ENOTSUP;
+	ret = (*real)(port_id, queue_id, user_cb);
+	if (ret == 0)
+		wait_for_workers(what, port_id, queue_id);
+	return ret;
 }
 
 int
@@ -72,16 +83,9 @@ rte_eth_remove_rx_callback(uint16_t port_id, uint16_t queue_id,
 			   const struct rte_eth_rxtx_callback *user_cb)
 {
 	static remove_cb_fn real;
-	int ret;
 
-	if (real == NULL)
-		real = next_definition("rte_eth_remove_rx_callback");
-	if (real == NULL)
-		return -ENOTSUP;
-	ret = real(port_id, queue_id, user_cb);
-	if (ret == 0)
-		wait_for_workers("RX", port_id, queue_id);
-	return ret;
+	return remove_and_wait("rte_eth_remove_rx_callback", &real, "RX", port_id, queue_id,
+			       user_cb);
 }
 
 int
@@ -89,14 +93,7 @@ rte_eth_remove_tx_callback(uint16_t port_id, uint16_t queue_id,
 			   const struct rte_eth_rxtx_callback *user_cb)
 {
 	static remove_cb_fn real;
-	int ret;
 
-	if (real == NULL)
-		real = next_definition("rte_eth_remove_tx_callback");
-	if (real == NULL)
-		return -ENOTSUP;
-	ret = real(port_id, queue_id, user_cb);
-	if (ret == 0)
-		wait_for_workers("TX", port_id, queue_id);
-	return ret;
+	return remove_and_wait("rte_eth_remove_tx_callback", &real, "TX", port_id, queue_id,
+			       user_cb);
 }

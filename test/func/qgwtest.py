@@ -26,6 +26,7 @@ Typical use (see test_forwarding.py):
 Nothing here asks the gateway what it should do: expectations come from the
 model, observations from the pcap files and the exit report.
 """
+import ctypes
 import json
 import os
 import shutil
@@ -46,6 +47,28 @@ ETH_HDR = 14
 _PCAP_US = 0xA1B2C3D4
 _PCAP_NS = 0xA1B23C4D
 LINKTYPE_ETHERNET = 1
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+
+
+def in_netns(ns, fn):
+    """Call fn() with this thread in network namespace ns (sockets made there
+    stay there), then come back."""
+    mine = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open("/run/netns/" + ns, os.O_RDONLY)
+    try:
+        if _libc.setns(target, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns " + ns)
+        try:
+            return fn()
+        finally:
+            if _libc.setns(mine, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back")
+    finally:
+        os.close(mine)
+        os.close(target)
 
 
 def write_pcap(path, frames, snaplen=65535):

@@ -53,7 +53,6 @@ Usage: test_faults.py --qinqgw PATH [--soak-seconds N] [--only 1,2,...]
        (qinqgw-ctl, qinqgw-stats beside it; root; valgrind for case 6)
 """
 import argparse
-import ctypes
 import errno
 import json
 import os
@@ -89,7 +88,6 @@ PACKET_QDISC_BYPASS = 20
 PACKET_OUTGOING = 4
 TP_STATUS_VLAN_VALID = 0x10
 TP_STATUS_VLAN_TPID_VALID = 0x40
-CLONE_NEWNET = 0x40000000
 ETHERTYPE = 0x88B5               # local experimental: no L3 processing anywhere
 MAGIC = b"QGWF"
 DST = bytes.fromhex("02d500000002")
@@ -197,24 +195,9 @@ def run(cmd, check=True, timeout=60, **kw):
     return p
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 def in_netns(fn):
-    """Call fn() with this thread in namespace NS (sockets stay there)."""
-    mine = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open("/run/netns/" + NS, os.O_RDONLY)
-    try:
-        if _libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + NS)
-        try:
-            return fn()
-        finally:
-            if _libc.setns(mine, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back")
-    finally:
-        os.close(mine)
-        os.close(target)
+    """Call fn() with this thread in namespace NS."""
+    return q.in_netns(NS, fn)
 
 
 def link_stats(ifname):

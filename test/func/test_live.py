@@ -36,7 +36,6 @@ Usage: test_live.py --qinqgw PATH   (qinqgw-ctl, qinqgw-stats beside it; root)
 """
 import argparse
 import bisect
-import ctypes
 import errno
 import grp
 import json
@@ -76,7 +75,6 @@ PACKET_QDISC_BYPASS = 20
 PACKET_OUTGOING = 4
 TP_STATUS_VLAN_VALID = 0x10
 TP_STATUS_VLAN_TPID_VALID = 0x40
-CLONE_NEWNET = 0x40000000
 ETHERTYPE = 0x88B5               # local experimental: no L3 processing anywhere
 MAGIC = b"QGWL"
 DST = bytes.fromhex("02d500000001")
@@ -176,24 +174,9 @@ def run(cmd, check=True, **kw):
     return p
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 def in_netns(fn):
-    """Call fn() with this thread in namespace NS (sockets stay there)."""
-    mine = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open("/run/netns/" + NS, os.O_RDONLY)
-    try:
-        if _libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + NS)
-        try:
-            return fn()
-        finally:
-            if _libc.setns(mine, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back")
-    finally:
-        os.close(mine)
-        os.close(target)
+    """Call fn() with this thread in namespace NS."""
+    return q.in_netns(NS, fn)
 
 
 def softnet_dropped():

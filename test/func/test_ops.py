@@ -26,7 +26,6 @@
 Usage: test_ops.py --qinqgw PATH   (root: namespaces, taps, hugepages)
 """
 import argparse
-import ctypes
 import json
 import os
 import shutil
@@ -306,25 +305,9 @@ def case_logging(res, args, work):
 
 # ------------------------------------------------------------ 2. link flap
 
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNET = 0x40000000
-
-
 def in_netns(fn):
-    """Call fn() with this thread in namespace NS (sockets made there stay there)."""
-    mine = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open("/run/netns/" + NS, os.O_RDONLY)
-    try:
-        if _libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + NS)
-        try:
-            return fn()
-        finally:
-            if _libc.setns(mine, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back")
-    finally:
-        os.close(mine)
-        os.close(target)
+    """Call fn() with this thread in namespace NS."""
+    return q.in_netns(NS, fn)
 
 
 def raw_socket(ifname):
