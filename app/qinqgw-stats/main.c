@@ -207,6 +207,11 @@ print_table(const struct opts *o, const struct qgw_shm_view *v, const struct sam
 		}
 		printf("\n");
 	}
+	for (unsigned int p = 0; p < h->nb_ports; p++)
+		if (port_selected(o, v, p) && v->ports[p].link_changes)
+			printf("link of port %s went down or up %" PRIu64 " time%s since start\n",
+			       v->ports[p].name, (uint64_t)v->ports[p].link_changes,
+			       v->ports[p].link_changes == 1 ? "" : "s");
 
 	printf("\n%-12s %-14s %12s\n", "DROPS", "REASON", "PKTS");
 	for (unsigned int p = 0; p < h->nb_ports; p++) {

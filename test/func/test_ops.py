@@ -381,6 +381,10 @@ def case_flap(res, args, work):
         res.check("flap: qinqgw_port_link_changes_total{port=\"east\"} says the same",
                   'qinqgw_port_link_changes_total{port="east"} %d' % e1["link"]["changes"]
                   in prom, [ln for ln in prom.splitlines() if "link_changes" in ln])
+        table = g.stats().stdout
+        want = "link of port east went down or up %d times since start" % e1["link"]["changes"]
+        res.check("flap: the qinqgw-stats table says it too (%r)" % want, want in table,
+                  table[-600:])
         show = g.ctl_json("show")
         res.check("flap: the gateway keeps its config (generation %d, flows one and two)" % gen0,
                   show["generation"] == gen0 and
