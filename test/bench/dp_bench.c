@@ -10,9 +10,10 @@
  * instructions per packet (stable on noisy machines). Figures, never a
  * pass/fail.
  *
- * Usage: dp_bench [--mix NAME] [--runs N] [--bursts N] [--json] [--no-mss] [--tcp]
+ * Usage: dp_bench [--mix NAME] [--runs N] [--bursts N] [--json] [--no-mss] [--tcp] [--flows N]
  *   --no-mss: the 1:1 flows without TCP MSS clamping (the default clamps)
  *   --tcp: the frames are IPv4 TCP ACKs (not SYNs) instead of IPv4 UDP
+ *   --flows N: N flows (4..4000, default 4000; 16 x 32 distinct frames hit them)
  *   mixes: translate (1:1), push (0:1), pop (1:0), 2to2, mixed (all + drops)
  */
 #include <getopt.h>
@@ -31,7 +32,7 @@
 #include "qgw_datapath.h"
 #include "qgw_table.h"
 
-#define NB_FLOWS 4000
+#define MAX_FLOWS 4000
 #define POOL 512
 #define FRAME_LEN 64
 
@@ -48,18 +49,19 @@ static const struct mix mixes[] = {
 	{"mixed", "1:1, push, pop, 2:2 and 1/16 unknown VIDs (no_flow drops)"},
 };
 
-static int tcp; /* --tcp */
+static int tcp;			 /* --tcp */
+static unsigned int nb_flows = MAX_FLOWS; /* --flows */
 
 static char *
 make_config(int mss)
 {
-	size_t cap = 256 + (size_t)NB_FLOWS * 256, n;
+	size_t cap = 256 + (size_t)nb_flows * 256, n;
 	char *doc = malloc(cap);
 
 	n = snprintf(doc, cap, "{\"ports\": {\"a\": {\"device\": \"x\", \"max_frame\": 1526}, "
 			       "\"b\": {\"device\": \"y\", \"max_frame\": 1526}}, \"flows\": [");
-	/* 1:1 on VIDs 1..NB_FLOWS-3 of port a; one 2:2, one catch-all push, one pop */
-	for (unsigned int f = 0; f < NB_FLOWS - 3; f++)
+	/* 1:1 on VIDs 1..nb_flows-3 of port a; one 2:2, one catch-all push, one pop */
+	for (unsigned int f = 0; f < nb_flows - 3; f++)
 		n += snprintf(doc + n, cap - n,
 			      "{\"name\": \"t%u\", \"mss_clamp\": %s, \"a\": [{\"tpid\": \"0x88a8\", "
 			      "\"vid\": %u}], \"b\": [{\"tpid\": \"0x8100\", \"vid\": %u}]},",
@@ -81,7 +83,7 @@ make_frame(const char *mix, unsigned int i, uint8_t *b)
 {
 	static const uint8_t macs[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
 	unsigned int n = 12, kind = 0, ip;
-	uint16_t vid = 1 + (i * 2654435761u >> 8) % (NB_FLOWS - 3);
+	uint16_t vid = 1 + (i * 2654435761u >> 8) % (nb_flows - 3);
 
 	memcpy(b, macs, 12);
 	if (strcmp(mix, "push") == 0)
@@ -211,6 +213,7 @@ main(int argc, char **argv)
 		{"mix", required_argument, NULL, 'm'},	 {"runs", required_argument, NULL, 'r'},
 		{"bursts", required_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'},
 		{"no-mss", no_argument, NULL, 'n'},	 {"tcp", no_argument, NULL, 't'},
+		{"flows", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *only = NULL;
@@ -235,10 +238,12 @@ main(int argc, char **argv)
 			mss = 0;
 		else if (c == 't')
 			tcp = 1;
+		else if (c == 'f')
+			nb_flows = (unsigned int)atoi(optarg);
 		else
 			return 2;
 	}
-	if (runs < 1 || bursts < 1)
+	if (runs < 1 || bursts < 1 || nb_flows < 4 || nb_flows > MAX_FLOWS)
 		return 2;
 	if (rte_eal_init(RTE_DIM(eal), eal) < 0)
 		return 1;
