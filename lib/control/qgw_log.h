@@ -4,11 +4,11 @@
  * (--log-level='qinqgw.*:debug') and live with `qinqgw-ctl log-level`.
  *
  *   qinqgw         lifecycle (start, stop) and what has no finer type
- *   qinqgw.port    port bring-up, link up/down, NUMA placement
+ *   qinqgw.port    port bring-up, link up/down, NUMA placement, MTU a device keeps
  *   qinqgw.ctl     the control socket (log-level changes, refused requests)
- *   qinqgw.config  config reloads (SIGHUP)
+ *   qinqgw.config  config applies, confirms, rollbacks, reloads (SIGHUP), old tables freed
  *   qinqgw.stats   the stats segment and telemetry
- *   qinqgw.worker  worker lcores: launch, stalls
+ *   qinqgw.worker  worker lcores: launch, stalls, capture callbacks, fault injection
  *
  * Every message starts with "qinqgw: " whatever its type.
  */

@@ -152,17 +152,18 @@ retire(struct qgw_runtime *rt, struct qgw_table *old, uint32_t *slots, uint32_t 
 		if (!wait || mono_ns() > end) {
 			if (rt->nb_deferred == QGW_MAX_DEFERRED) {
 				/* Never a use-after-free: block until they are quiescent. */
-				QGW_LOG(WARNING, "%u old flow tables wait for quiescence; "
-						 "waiting for the workers",
-					rt->nb_deferred);
+				QGW_LOGT(config, WARNING,
+					 "%u old flow tables wait for quiescence; "
+					 "waiting for the workers",
+					 rt->nb_deferred);
 				rte_rcu_qsbr_check(rt->rcu, token, true);
 				break;
 			}
 			if (wait)
-				QGW_LOG(WARNING,
-					"workers did not report quiescence within %d ms: the old "
-					"flow table is kept until they do",
-					QGW_RCU_TIMEOUT_MS);
+				QGW_LOGT(config, WARNING,
+					 "workers did not report quiescence within %d ms: the old "
+					 "flow table is kept until they do",
+					 QGW_RCU_TIMEOUT_MS);
 			rt->deferred[rt->nb_deferred++] =
 				(struct qgw_deferred){old, token, n, slots};
 			return;
@@ -185,7 +186,8 @@ qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_
 		if (worker < 0 || (unsigned int)worker >= rt->nb_workers)
 			return -EINVAL;
 		rt->workers[worker].stall_ms = stall_ms;
-		QGW_LOG(WARNING, "fault injection: worker %d stalls for %u ms", worker, stall_ms);
+		QGW_LOGT(worker, WARNING, "fault injection: worker %d stalls for %u ms", worker,
+			 stall_ms);
 	}
 	if (hold_ms) {
 		/* The workers take them: only they can empty their mempool caches. */
@@ -205,7 +207,8 @@ qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_
 			w->hold_ms = hold_ms;
 		}
 		rt->hold_until = mono_ns() + (uint64_t)hold_ms * 1000000u;
-		QGW_LOG(WARNING, "fault injection: mbufs held by the workers for %u ms", hold_ms);
+		QGW_LOGT(worker, WARNING, "fault injection: mbufs held by the workers for %u ms",
+			 hold_ms);
 	}
 	return 0;
 }
@@ -215,14 +218,14 @@ qgw_runtime_tick(struct qgw_runtime *rt)
 {
 	if (rt->hold_until != 0 && mono_ns() >= rt->hold_until) {
 		rt->hold_until = 0;
-		QGW_LOG(WARNING, "fault injection: mbufs given back by the workers");
+		QGW_LOGT(worker, WARNING, "fault injection: mbufs given back by the workers");
 	}
 	for (unsigned int i = 0; i < rt->nb_deferred;) {
 		struct qgw_deferred *d = &rt->deferred[i];
 
 		if (rte_rcu_qsbr_check(rt->rcu, d->token, false) == 1) {
-			QGW_LOG(INFO, "old flow table of generation %" PRIu64 " freed",
-				d->table->generation);
+			QGW_LOGT(config, INFO, "old flow table of generation %" PRIu64 " freed",
+				 d->table->generation);
 			qgw_table_free(d->table);
 			release(rt, d->slots, d->nb_slots);
 			free(d->slots);
@@ -240,7 +243,7 @@ qgw_runtime_tick(struct qgw_runtime *rt)
 		rt->confirm_deadline = 0;
 		if (qgw_runtime_apply(rt, back, "rollback: not confirmed in time", 0, msg,
 				      sizeof(msg)) != 0) {
-			QGW_LOG(ERR, "rollback failed: %s", msg);
+			QGW_LOGT(config, ERR, "rollback failed: %s", msg);
 			qgw_config_free(back);
 		}
 	}
@@ -302,9 +305,10 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
 		if (cand->port[p].max_frame != old_cfg->port[p].max_frame &&
 		    rte_eth_dev_set_mtu(rt->port_id[p], cand->port[p].max_frame - 14) != 0)
-			QGW_LOG(WARNING, "port %s: the device keeps its MTU; max_frame %u is "
-					 "enforced by the gateway",
-				cand->port[p].name, cand->port[p].max_frame);
+			QGW_LOGT(port, WARNING,
+				 "port %s: the device keeps its MTU; max_frame %u is "
+				 "enforced by the gateway",
+				 cand->port[p].name, cand->port[p].max_frame);
 	}
 
 	/* Publish: one pointer store; from here on new bursts use the new table. */
@@ -342,7 +346,7 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 		 "or changed%s",
 		 rt->generation, cand->nb_flows, nb_kept, nb_new, nb_freed,
 		 confirm_s ? ", rolled back unless confirmed" : "");
-	QGW_LOG(NOTICE, "config %s by %s", msg, who);
+	QGW_LOGT(config, NOTICE, "config %s by %s", msg, who);
 	json_decref(idx);
 	free(kept);
 	free(fresh);
@@ -350,7 +354,7 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 
 fail:
 	release(rt, fresh, nb_new);
-	QGW_LOG(WARNING, "config apply by %s refused: %s", who, msg);
+	QGW_LOGT(config, WARNING, "config apply by %s refused: %s", who, msg);
 	json_decref(idx);
 	free(slots);
 	free(freed);
@@ -367,7 +371,8 @@ qgw_runtime_confirm(struct qgw_runtime *rt, const char *who)
 	qgw_config_free(rt->rollback);
 	rt->rollback = NULL;
 	rt->confirm_deadline = 0;
-	QGW_LOG(NOTICE, "config generation %" PRIu64 " confirmed by %s", rt->generation, who);
+	QGW_LOGT(config, NOTICE, "config generation %" PRIu64 " confirmed by %s", rt->generation,
+		 who);
 	return 0;
 }
 
