@@ -61,15 +61,14 @@ import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qgwtest as q  # noqa: E402
+import tapenv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PID = os.getpid()
@@ -188,11 +187,8 @@ class Expect:
 
 # ------------------------------------------------------------ environment
 
-def run(cmd, check=True, timeout=60, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
-    if check and p.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), p.returncode, p.stderr.strip()))
-    return p
+run = tapenv.run
+Gateway, Ctl = tapenv.Gateway, tapenv.Ctl
 
 
 def in_netns(fn):
@@ -201,15 +197,7 @@ def in_netns(fn):
 
 
 def link_stats(ifname):
-    p = run(["ip", "-n", NS, "-s", "-j", "link", "show", ifname], check=False)
-    if p.returncode != 0:
-        return None
-    return json.loads(p.stdout)[0].get("stats64")
-
-
-def softnet_dropped():
-    with open("/proc/net/softnet_stat") as f:
-        return sum(int(ln.split()[1], 16) for ln in f if ln.strip())
+    return tapenv.link_stats(NS, ifname)
 
 
 def rss_kb(pid):
@@ -218,164 +206,6 @@ def rss_kb(pid):
             if ln.startswith("VmRSS:"):
                 return int(ln.split()[1])
     return None
-
-
-class Env:
-    """Temp dir, namespace; everything removed by cleanup()."""
-
-    def __init__(self, qinqgw):
-        self.qinqgw = os.path.abspath(qinqgw)
-        bindir = os.path.dirname(self.qinqgw)
-        self.ctl_bin = os.path.join(bindir, "qinqgw-ctl")
-        self.stats_bin = os.path.join(bindir, "qinqgw-stats")
-        self.tmp = tempfile.mkdtemp(prefix="qgwflt_")
-        self.gateways = []
-        self.groups = []
-        self.ns = False
-        run(["ip", "netns", "add", NS])
-        self.ns = True
-        run(["ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-             "net.ipv6.conf.default.disable_ipv6=1"])
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def write(self, name, cfg):
-        p = self.path(name)
-        with open(p, "w") as f:
-            if isinstance(cfg, str):
-                f.write(cfg)
-            else:
-                json.dump(cfg, f, indent=1)
-        return p
-
-    def cleanup(self):
-        for g in self.gateways:
-            g.stop()
-        if self.ns:
-            run(["ip", "netns", "del", NS], check=False)
-        for d in ("/dev/shm", "/var/run/dpdk"):
-            for n in os.listdir(d) if os.path.isdir(d) else []:
-                if n == PREFIX or n.startswith(PREFIX + "_"):
-                    p = os.path.join(d, n)
-                    shutil.rmtree(p, ignore_errors=True) if os.path.isdir(p) else os.unlink(p)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-class Gateway:
-    """One qinqgw process. devices: "tap" (taps W and E, in NS), "pcap" (two
-    net_pcap ports reading an empty file), or a list of --vdev values (in NS)."""
-
-    def __init__(self, env, name, cfg_path, devices="tap", extra=(), eal=None, huge=False,
-                 wrapper=(), stats_name=None, sock=None):
-        self.env, self.name, self.cfg_path = env, name, cfg_path
-        self.prefix = PREFIX if name == "main" else "%s_%s" % (PREFIX, name)
-        self.stats_name = stats_name or self.prefix
-        self.sock = sock or env.path("%s.sock" % name)
-        self.proc = None
-        self.out = env.path("%s.stdout" % name)
-        self.err = env.path("%s.stderr" % name)
-        cmd = ["ip", "netns", "exec", NS] if devices != "pcap" else []
-        cmd += list(wrapper) + [env.qinqgw] + list(eal or ["-l", "0-1"])
-        if not huge:
-            cmd += ["--no-huge", "-m", "512"]
-        cmd += ["--no-pci", "--file-prefix", self.prefix, "--log-level=pmd.net.pcap:warning"]
-        if devices == "tap":
-            cmd += ["--vdev", "net_tap0,iface=" + TAP_W, "--vdev", "net_tap1,iface=" + TAP_E]
-        elif devices != "pcap":
-            for v in devices:
-                cmd += ["--vdev", v]
-        else:
-            empty = env.path("empty.pcap")
-            if not os.path.exists(empty):
-                q.write_pcap(empty, [])
-            for p in range(2):
-                cmd += ["--vdev", "net_pcap%d,rx_pcap=%s,tx_pcap=%s" % (
-                    p, empty, env.path("%s-out%d.pcap" % (name, p)))]
-        cmd += ["--", "--config", cfg_path, "--stats-name", self.stats_name,
-                "--ctl-socket", self.sock] + list(extra)
-        self.cmd = cmd
-        env.gateways.append(self)
-
-    def start(self, wait=True, timeout=30):
-        self.proc = subprocess.Popen(self.cmd, stdout=open(self.out, "w"),
-                                     stderr=open(self.err, "w"), stdin=subprocess.DEVNULL)
-        if not wait:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("gateway %s exited with %d:\n%s" % (
-                    self.name, self.proc.returncode, self.log()[-2000:]))
-            st = self.stats(check=False)
-            if st is not None and st["gateway"]["state"] == "running" and \
-                    st["gateway"]["pid"] == self.pid() and os.path.exists(self.sock):
-                return
-            time.sleep(0.1)
-        raise RuntimeError("gateway %s not running after %d s:\n%s" % (
-            self.name, timeout, self.log()[-2000:]))
-
-    def pid(self):
-        """The qinqgw process (ip netns exec and valgrind exec it in place)."""
-        return self.proc.pid
-
-    def stats(self, check=True, *args):
-        p = run([self.env.stats_bin, "--stats-name", self.stats_name, "--json"] + list(args),
-                check=False)
-        if p.returncode != 0:
-            if check:
-                raise RuntimeError("qinqgw-stats: exit %d: %s" % (p.returncode, p.stderr))
-            return None
-        return json.loads(p.stdout)
-
-    def log(self):
-        try:
-            with open(self.err) as f:
-                e = f.read()
-            with open(self.out) as f:
-                return e + f.read()
-        except OSError:
-            return ""
-
-    def wait(self, timeout):
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stop(self, timeout=30):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return "killed after %d s" % timeout
-        return self.proc.returncode if self.proc else None
-
-
-class Ctl:
-    """The JSON protocol over one persistent connection."""
-
-    def __init__(self, path, timeout=30):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.rf = self.sock.makefile("rb")
-
-    def req(self, command, **kw):
-        r = {"version": 1, "command": command}
-        r.update(kw)
-        self.sock.sendall((json.dumps(r) + "\n").encode())
-        line = self.rf.readline()
-        if not line:
-            raise ConnectionError("control socket closed")
-        return json.loads(line)
-
-    def close(self):
-        self.rf.close()
-        self.sock.close()
 
 
 # ------------------------------------------------------------ mbuf pool
@@ -839,7 +669,7 @@ class Ctx:
 
 
 def kernel_counters():
-    return {t: link_stats(t) for t in (TAP_W, TAP_E)}, softnet_dropped()
+    return {t: link_stats(t) for t in (TAP_W, TAP_E)}, tapenv.softnet_dropped()
 
 
 def case1(cx):
@@ -1727,7 +1557,7 @@ def main():
                 e, traceback.format_exc()))
 
     try:
-        env = Env(args.qinqgw)
+        env = tapenv.Env(args.qinqgw, NS, (TAP_W, TAP_E), PREFIX, "qgwflt_")
         cx = Ctx(res, env, args)
         guarded("1 soak", case1, cx)
         guarded("3 tx_full", case3, cx)

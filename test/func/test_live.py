@@ -37,23 +37,21 @@ Usage: test_live.py --qinqgw PATH   (qinqgw-ctl, qinqgw-stats beside it; root)
 import argparse
 import bisect
 import errno
-import grp
 import json
 import os
-import shutil
 import signal
 import socket
 import stat
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qgwtest as q  # noqa: E402
+import tapenv  # noqa: E402
 
 PID = os.getpid()
 NS = "qgwlive%d" % PID
@@ -167,11 +165,8 @@ def cfg_name(cfg, known):
 
 # ------------------------------------------------------------ environment
 
-def run(cmd, check=True, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=kw.pop("timeout", 60), **kw)
-    if check and p.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), p.returncode, p.stderr.strip()))
-    return p
+run = tapenv.run
+Gateway, Ctl = tapenv.Gateway, tapenv.Ctl
 
 
 def in_netns(fn):
@@ -179,161 +174,8 @@ def in_netns(fn):
     return q.in_netns(NS, fn)
 
 
-def softnet_dropped():
-    """Frames the kernel dropped for a full backlog queue, all CPUs (global)."""
-    with open("/proc/net/softnet_stat") as f:
-        return sum(int(ln.split()[1], 16) for ln in f if ln.strip())
-
-
 def link_stats(ifname):
-    p = run(["ip", "-n", NS, "-s", "-j", "link", "show", ifname], check=False)
-    if p.returncode != 0:
-        return None
-    return json.loads(p.stdout)[0].get("stats64")
-
-
-class Env:
-    """Temp dir, namespace, group; everything removed by cleanup()."""
-
-    def __init__(self, qinqgw):
-        self.qinqgw = qinqgw
-        bindir = os.path.dirname(os.path.abspath(qinqgw))
-        self.ctl_bin = os.path.join(bindir, "qinqgw-ctl")
-        self.stats_bin = os.path.join(bindir, "qinqgw-stats")
-        self.tmp = tempfile.mkdtemp(prefix="qgwlive_")
-        os.chmod(self.tmp, 0o755)   # others may reach the socket: its own mode decides
-        self.gateways = []
-        self.ns = False
-        self.group = False
-        run(["ip", "netns", "add", NS])
-        self.ns = True
-        run(["ip", "netns", "exec", NS, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-             "net.ipv6.conf.default.disable_ipv6=1"])
-        run(["groupadd", GROUP])
-        self.group = True
-        self.gid = grp.getgrnam(GROUP).gr_gid
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def write(self, name, cfg):
-        p = self.path(name)
-        with open(p, "w") as f:
-            if isinstance(cfg, str):
-                f.write(cfg)
-            else:
-                json.dump(cfg, f, indent=1)
-        return p
-
-    def cleanup(self):
-        for g in self.gateways:
-            g.stop()
-        if self.ns:
-            run(["ip", "netns", "del", NS], check=False)
-        if self.group:
-            run(["groupdel", GROUP], check=False)
-        for d in ("/dev/shm", "/var/run/dpdk"):
-            for n in os.listdir(d) if os.path.isdir(d) else []:
-                if n == PREFIX or n.startswith(PREFIX + "_"):
-                    p = os.path.join(d, n)
-                    shutil.rmtree(p, ignore_errors=True) if os.path.isdir(p) else os.unlink(p)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-class Gateway:
-    def __init__(self, env, name, cfg_path, devices="tap", ctl_group=True, netns=True):
-        self.env, self.name, self.cfg_path = env, name, cfg_path
-        self.prefix = PREFIX if name == "main" else "%s_%s" % (PREFIX, name)
-        self.sock = env.path("%s.sock" % name)
-        self.proc = None
-        self.out = env.path("%s.stdout" % name)
-        self.err = env.path("%s.stderr" % name)
-        cmd = ["ip", "netns", "exec", NS] if netns else []
-        cmd += [env.qinqgw, "-l", "0-1", "--no-huge", "--no-pci", "-m", "512",
-                "--file-prefix", self.prefix]
-        if devices == "tap":
-            cmd += ["--vdev", "net_tap0,iface=" + TAP_W, "--vdev", "net_tap1,iface=" + TAP_E]
-        elif devices == "null":
-            cmd += ["--vdev", "net_null0", "--vdev", "net_null1"]
-        cmd += ["--", "--config", cfg_path, "--stats-name", self.prefix, "--ctl-socket", self.sock]
-        if ctl_group:
-            cmd += ["--ctl-group", GROUP]
-        self.cmd = cmd
-        env.gateways.append(self)
-
-    def start(self, wait=True, timeout=30):
-        self.proc = subprocess.Popen(self.cmd, stdout=open(self.out, "w"),
-                                     stderr=open(self.err, "w"), stdin=subprocess.DEVNULL)
-        if not wait:
-            return
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("gateway %s exited with %d:\n%s" % (
-                    self.name, self.proc.returncode, self.log()[-2000:]))
-            st = self.stats(check=False)
-            if st is not None and st["gateway"]["state"] == "running" and \
-                    os.path.exists(self.sock):
-                return
-            time.sleep(0.1)
-        raise RuntimeError("gateway %s not running after %d s:\n%s" % (
-            self.name, timeout, self.log()[-2000:]))
-
-    def stats(self, check=True):
-        p = run([self.env.stats_bin, "--stats-name", self.prefix, "--json"], check=False)
-        if p.returncode != 0:
-            if check:
-                raise RuntimeError("qinqgw-stats: exit %d: %s" % (p.returncode, p.stderr))
-            return None
-        return json.loads(p.stdout)
-
-    def log(self):
-        try:
-            with open(self.err) as f:
-                e = f.read()
-            with open(self.out) as f:
-                return e + f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode if self.proc else None
-
-    def ctl(self, *args, user=None, timeout=30):
-        cmd = [self.env.ctl_bin, "--socket", self.sock] + list(args)
-        if user is not None:
-            cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup"] + user + cmd
-        return run(cmd, check=False, timeout=timeout)
-
-
-class Ctl:
-    """The JSON protocol over one persistent connection."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(30)
-        self.sock.connect(path)
-        self.rf = self.sock.makefile("rb")
-
-    def req(self, command, **kw):
-        r = {"version": 1, "command": command}
-        r.update(kw)
-        self.sock.sendall((json.dumps(r) + "\n").encode())
-        line = self.rf.readline()
-        if not line:
-            raise ConnectionError("control socket closed")
-        return json.loads(line)
-
-    def close(self):
-        self.rf.close()
-        self.sock.close()
+    return tapenv.link_stats(NS, ifname)
 
 
 # ---------------------------------------------------------------- traffic
@@ -525,7 +367,7 @@ class Live:
         self.files = {"X": env.write("X.json", X), "Y": env.write("Y.json", Y),
                       "X2": env.write("X2.json", X2)}
         self.known = {"X": X, "Y": Y, "X2": X2}
-        self.gw = Gateway(env, "main", self.cfg_path)
+        self.gw = Gateway(env, "main", self.cfg_path, ctl_group=GROUP)
         self.gw.start()
         for tap in (TAP_W, TAP_E):
             run(["ip", "-n", NS, "link", "set", tap, "up", "arp", "off", "multicast", "off",
@@ -562,7 +404,7 @@ def case1(lv):
     first = tr.sent
     lv.nf_before = tr.sent - len(tr.got)
     link0 = {t: link_stats(t) for t in (TAP_W, TAP_E)}
-    softnet0 = softnet_dropped()
+    softnet0 = tapenv.softnet_dropped()
     retries0 = tr.retries
     east_tx0 = ports_of(st0)["east"]["tx_packets"]
     applies = []        # (k, name, pre, ret, seconds, via, response)
@@ -814,7 +656,7 @@ def case1(lv):
             TAP_E, e1["packets"] - e0["packets"], east_tx))
     if tr.socket_drops():
         kerr.append("receive socket dropped %d" % tr.sock_drops)
-    backlog = softnet_dropped() - softnet0
+    backlog = tapenv.softnet_dropped() - softnet0
     if backlog and n_lost:
         kerr.append("kernel backlog dropped %d (all interfaces) and %d frames are missing"
                     % (backlog, n_lost))
@@ -1137,7 +979,7 @@ def case4(lv):
     cfg = env.write("null.json", {"ports": {"west": {"device": "net_null0"},
                                             "east": {"device": "net_null1"}},
                                   "flows": [U1]})
-    g2 = Gateway(env, "null", cfg, devices="null", ctl_group=False, netns=False)
+    g2 = Gateway(env, "null", cfg, devices="null", netns=False)
     # in a directory that does not exist yet: the gateway creates it
     g2.sock = env.path("ctl-null/null.sock")
     g2.cmd[g2.cmd.index("--ctl-socket") + 1] = g2.sock
@@ -1160,7 +1002,7 @@ def case4(lv):
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(g2.sock)
     stale.close()
-    g3 = Gateway(env, "null2", cfg, devices="null", ctl_group=False, netns=False)
+    g3 = Gateway(env, "null2", cfg, devices="null", netns=False)
     g3.sock = g2.sock
     g3.cmd[g3.cmd.index("--ctl-socket") + 1] = g3.sock
     try:
@@ -1313,7 +1155,7 @@ def case5(lv):
     wait_config(lv, "X", 3)
 
     # a second gateway on the same socket
-    g2 = Gateway(env, "dup", lv.cfg_path, devices="none", ctl_group=False, netns=False)
+    g2 = Gateway(env, "dup", lv.cfg_path, devices=(), netns=False)
     g2.sock = gw.sock
     g2.cmd[g2.cmd.index("--ctl-socket") + 1] = gw.sock
     g2.start(wait=False)
@@ -1347,7 +1189,7 @@ def main():
     env = None
     lv = None
     try:
-        env = Env(args.qinqgw)
+        env = tapenv.Env(args.qinqgw, NS, (TAP_W, TAP_E), PREFIX, "qgwlive_", group=GROUP)
         lv = Live(env, res)
         for name, fn in (("1", case1), ("5 counters", counters_fresh), ("2", case2),
                          ("3", case3), ("4", case4), ("5", case5)):
