@@ -24,6 +24,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "dp_testlib.h"
 #include "qgw_config.h"
 #include "qgw_counters.h"
 #include "qgw_datapath.h"
@@ -37,16 +38,9 @@
 #define CATCH_ALL (-2) /* expected flow: the port's catch-all, or no_flow without one */
 #define NO_PCP (-1)
 
-static struct rte_mempool *pool;
 static struct qgw_worker_counters *c;
 
 static const uint16_t std_tpids[5] = {0x8100, 0x88a8, 0x9100, 0x9200, 0x9300};
-
-/* A tag as it appears on the wire. */
-struct wtag {
-	uint16_t tpid;
-	uint16_t tci;
-};
 
 /* A tag as the test writes it into a config; pcp NO_PCP leaves "pcp" out. */
 struct ctag {
@@ -64,32 +58,6 @@ struct cstack {
 struct cflow {
 	struct cstack port[QGW_NB_PORTS];
 };
-
-/* An assertion that names the case it belongs to when it fails. */
-#define CHECK(cond, what)                                                                          \
-	do {                                                                                       \
-		CU_BOOL ok_ = (cond) ? CU_TRUE : CU_FALSE;                                         \
-		CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE);             \
-		if (!ok_)                                                                          \
-			printf("\n    %s:%d: %s: %s", __FILE__, __LINE__, (what), #cond);          \
-	} while (0)
-
-#define CHECK_EQ(a, b, what)                                                                       \
-	do {                                                                                       \
-		uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                   \
-		CU_BOOL ok_ = a_ == b_ ? CU_TRUE : CU_FALSE;                                       \
-		CU_assertImplementation(ok_, __LINE__, #a " == " #b, __FILE__, "", CU_FALSE);      \
-		if (!ok_)                                                                          \
-			printf("\n    %s:%d: %s: %s is %" PRIu64 ", want %" PRIu64, __FILE__,      \
-			       __LINE__, (what), #a, a_, b_);                                      \
-	} while (0)
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
 
 /*
  * Write a frame: fixed MACs, the tags, an EtherType and a payload whose
@@ -227,108 +195,12 @@ make_table(const struct cflow *flows, unsigned int nb, const uint32_t *slots)
 	return t;
 }
 
-/*
- * One segment holding buf with the given headroom. The whole buffer is
- * first filled with 0xa5 so that padding which does not write zeros shows.
- */
-static struct rte_mbuf *
-mbuf_headroom(const uint8_t *buf, unsigned int len, uint16_t headroom)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	char *p;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	memset(m->buf_addr, 0xa5, m->buf_len);
-	m->data_off = headroom;
-	CU_ASSERT_FATAL(rte_pktmbuf_tailroom(m) >= len);
-	p = rte_pktmbuf_append(m, (uint16_t)len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	memcpy(p, buf, len);
-	return m;
-}
-
-static struct rte_mbuf *
-mbuf_from(const uint8_t *buf, unsigned int len)
-{
-	return mbuf_headroom(buf, len, RTE_PKTMBUF_HEADROOM);
-}
-
 /* A frame that ends where its buffer ends: no tailroom. */
 static struct rte_mbuf *
 mbuf_at_end(const uint8_t *buf, unsigned int len)
 {
 	return mbuf_headroom(buf, len,
 			     (uint16_t)(RTE_MBUF_DEFAULT_DATAROOM + RTE_PKTMBUF_HEADROOM - len));
-}
-
-/* A chain: nb_cuts segments of the given lengths, then one with the rest. */
-static struct rte_mbuf *
-mbuf_segs(const uint8_t *buf, unsigned int len, const unsigned int *cuts, unsigned int nb_cuts)
-{
-	struct rte_mbuf *head = NULL;
-	unsigned int off = 0;
-
-	for (unsigned int s = 0; s <= nb_cuts; s++) {
-		unsigned int n = s < nb_cuts ? cuts[s] : len - off;
-		struct rte_mbuf *m = mbuf_from(buf + off, n);
-
-		if (head == NULL)
-			head = m;
-		else
-			CU_ASSERT_FATAL(rte_pktmbuf_chain(head, m) == 0);
-		off += n;
-	}
-	CU_ASSERT_EQUAL_FATAL(head->pkt_len, len);
-	CU_ASSERT_EQUAL_FATAL(head->nb_segs, nb_cuts + 1);
-	return head;
-}
-
-static unsigned int
-pool_avail(void)
-{
-	return rte_mempool_avail_count(pool);
-}
-
-static uint64_t
-sum_drops(const struct qgw_port_counters *p)
-{
-	uint64_t n = 0;
-
-	for (unsigned int r = 0; r < QGW_DROP__MAX; r++)
-		n += p->drop[r];
-	return n;
-}
-
-/* Compare a frame, across its segments, with the expected bytes. */
-static void
-check_frame(const char *what, const struct rte_mbuf *m, const uint8_t *exp, unsigned int len)
-{
-	static uint8_t tmp[FRAME_MAX];
-	const char *reason = NULL;
-	const uint8_t *got;
-	unsigned int i;
-
-	CHECK(rte_mbuf_check(m, 1, &reason) == 0, what);
-	if (reason != NULL)
-		printf(" (%s)", reason);
-	CHECK_EQ(m->pkt_len, len, what);
-	if (m->pkt_len != len)
-		return;
-	got = rte_pktmbuf_read(m, 0, len, tmp);
-	CHECK(got != NULL, what);
-	if (got == NULL)
-		return;
-	for (i = 0; i < len && got[i] == exp[i]; i++)
-		;
-	CHECK(i == len, what);
-	if (i < len) {
-		printf(" first difference at byte %u:\n      got ", i);
-		for (unsigned int j = i & ~7u; j < len && j < (i & ~7u) + 24; j++)
-			printf("%02x", got[j]);
-		printf("\n     want ");
-		for (unsigned int j = i & ~7u; j < len && j < (i & ~7u) + 24; j++)
-			printf("%02x", exp[j]);
-	}
 }
 
 /*
@@ -358,7 +230,7 @@ run_burst(const struct qgw_table *t, unsigned int in, struct rte_mbuf **pkts, ui
 		out->nb = 0;
 	CHECK_EQ(c->port[in].rx_pkts - before.rx_pkts, nb, what);
 	CHECK_EQ(c->port[in].rx_bytes - before.rx_bytes, rx_bytes, what);
-	CHECK_EQ(out->nb + sum_drops(&c->port[in]) - sum_drops(&before), nb, what);
+	CHECK_EQ(out->nb + sum_drops(c->port[in].drop) - sum_drops(before.drop), nb, what);
 	for (uint16_t i = 0; i < out->nb; i++)
 		tx_bytes += out->pkts[i]->pkt_len;
 	CHECK_EQ(out->bytes, tx_bytes, what);
@@ -1102,10 +974,10 @@ test_no_flow(void)
 	m = pass_one(t, 1, mbuf_from(buf, len), FWD, NULL, "port b catch-all");
 	rte_pktmbuf_free(m);
 	CU_ASSERT_EQUAL(c->port[0].drop[QGW_DROP_NO_FLOW], RTE_DIM(cases));
-	CU_ASSERT_EQUAL(sum_drops(&c->port[0]), RTE_DIM(cases));
+	CU_ASSERT_EQUAL(sum_drops(c->port[0].drop), RTE_DIM(cases));
 	CU_ASSERT_EQUAL(c->port[0].rx_pkts, RTE_DIM(cases));
 	CU_ASSERT_EQUAL(c->port[1].tx_pkts, 0);
-	CU_ASSERT_EQUAL(sum_drops(&c->port[1]), 0);
+	CU_ASSERT_EQUAL(sum_drops(c->port[1].drop), 0);
 	CU_ASSERT_EQUAL(c->port[1].rx_pkts, 1);
 	CU_ASSERT_EQUAL(c->port[0].tx_pkts, 1);
 	CU_ASSERT_EQUAL(pool_avail(), avail);
@@ -1241,7 +1113,7 @@ test_tx_full(void)
 			CHECK_EQ(c->port[in].tx_bytes, 0, what);
 			/* rx_pkts = forwarded out of the other port + drops */
 			CHECK_EQ(c->port[in].rx_pkts,
-				 c->port[1 - in].tx_pkts + sum_drops(&c->port[in]), what);
+				 c->port[1 - in].tx_pkts + sum_drops(c->port[in].drop), what);
 			for (unsigned int f = 0; f < 2; f++) {
 				const struct qgw_flow_counters *fc = &c->flow[slots[f]][in];
 
@@ -1347,8 +1219,8 @@ test_counters(void)
 	CU_ASSERT_EQUAL(c->port[0].drop[QGW_DROP_RUNT], 1);
 	CU_ASSERT_EQUAL(c->port[0].drop[QGW_DROP_NO_FLOW], 1);
 	CU_ASSERT_EQUAL(c->port[0].drop[QGW_DROP_BAD_TAG], 1);
-	CU_ASSERT_EQUAL(sum_drops(&c->port[0]), 3);
-	CU_ASSERT_EQUAL(sum_drops(&c->port[1]), 0);
+	CU_ASSERT_EQUAL(sum_drops(c->port[0].drop), 3);
+	CU_ASSERT_EQUAL(sum_drops(c->port[1].drop), 0);
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
 		CU_ASSERT_EQUAL(c->port[p].rx_pkts, wport[p].rx_pkts);
 		CU_ASSERT_EQUAL(c->port[p].rx_bytes, wport[p].rx_bytes);
@@ -1566,7 +1438,7 @@ test_burst_order(void)
 			 nb_kind[3], what);
 		CHECK_EQ(c->port[0].drop[QGW_DROP_BAD_TAG] - before.drop[QGW_DROP_BAD_TAG],
 			 nb_kind[5], what);
-		CHECK_EQ(sum_drops(&c->port[0]) - sum_drops(&before), QGW_BURST - nb_fwd, what);
+		CHECK_EQ(sum_drops(c->port[0].drop) - sum_drops(before.drop), QGW_BURST - nb_fwd, what);
 		transmit(0, &out, what);
 		release(&out);
 		CHECK_EQ(pool_avail(), avail, what);

@@ -34,6 +34,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "dp_testlib.h"
 #include "qgw_config.h"
 #include "qgw_counters.h"
 #include "qgw_datapath.h"
@@ -57,7 +58,6 @@
 #define TCP_ACK 0x10
 #define FAST_ICMP "\"icmp_rate\": 1000000, \"icmp_burst\": 1000000"
 
-static struct rte_mempool *pool;
 static struct qgw_worker_counters *c;
 static struct qgw_icmp_bucket *buckets;
 static struct qgw_event_ring *rings[QGW_NB_PORTS];
@@ -70,12 +70,6 @@ static const uint8_t v4_dst[4] = {198, 51, 100, 20};
 static const uint8_t v6_src[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
 static const uint8_t v6_dst[16] = {0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, 0,
 				   0,	 0,    0,    0,	   0,	 0,    0, 0x20};
-
-/* A tag as it appears on the wire. */
-struct wtag {
-	uint16_t tpid;
-	uint16_t tci;
-};
 
 /* A tag of a config stack; every tag here sets its pcp, so egress TCIs are pcp << 13 | vid. */
 struct ctag {
@@ -94,32 +88,6 @@ struct cflow {
 	struct cstack port[QGW_NB_PORTS];
 	const char *extra; /* e.g. "\"mtu\": 1400", or NULL */
 };
-
-/* An assertion that names the case it belongs to when it fails. */
-#define CHECK(cond, what)                                                                          \
-	do {                                                                                       \
-		CU_BOOL ok_ = (cond) ? CU_TRUE : CU_FALSE;                                         \
-		CU_assertImplementation(ok_, __LINE__, #cond, __FILE__, "", CU_FALSE);             \
-		if (!ok_)                                                                          \
-			printf("\n    %s:%d: %s: %s", __FILE__, __LINE__, (what), #cond);          \
-	} while (0)
-
-#define CHECK_EQ(a, b, what)                                                                       \
-	do {                                                                                       \
-		uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                   \
-		CU_BOOL ok_ = a_ == b_ ? CU_TRUE : CU_FALSE;                                       \
-		CU_assertImplementation(ok_, __LINE__, #a " == " #b, __FILE__, "", CU_FALSE);      \
-		if (!ok_)                                                                          \
-			printf("\n    %s:%d: %s: %s is %" PRIu64 ", want %" PRIu64, __FILE__,      \
-			       __LINE__, (what), #a, a_, b_);                                      \
-	} while (0)
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
 
 static void
 put32(uint8_t *p, uint32_t v)
@@ -411,99 +379,6 @@ make_table(const unsigned int max_frame[QGW_NB_PORTS], const struct cflow *flows
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	reset_state();
 	return t;
-}
-
-/* One segment holding buf behind the given headroom; the rest of the buffer is 0xa5. */
-static struct rte_mbuf *
-mbuf_headroom(const uint8_t *buf, unsigned int len, uint16_t headroom)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-	char *p;
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	memset(m->buf_addr, 0xa5, m->buf_len);
-	m->data_off = headroom;
-	CU_ASSERT_FATAL(rte_pktmbuf_tailroom(m) >= len);
-	p = rte_pktmbuf_append(m, (uint16_t)len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-	memcpy(p, buf, len);
-	return m;
-}
-
-static struct rte_mbuf *
-mbuf_from(const uint8_t *buf, unsigned int len)
-{
-	return mbuf_headroom(buf, len, RTE_PKTMBUF_HEADROOM);
-}
-
-/* A chain: nb_cuts segments of the given lengths, then one with the rest. */
-static struct rte_mbuf *
-mbuf_segs(const uint8_t *buf, unsigned int len, const unsigned int *cuts, unsigned int nb_cuts)
-{
-	struct rte_mbuf *head = NULL;
-	unsigned int off = 0;
-
-	for (unsigned int s = 0; s <= nb_cuts; s++) {
-		unsigned int n = s < nb_cuts ? cuts[s] : len - off;
-		struct rte_mbuf *m = mbuf_from(buf + off, n);
-
-		if (head == NULL)
-			head = m;
-		else
-			CU_ASSERT_FATAL(rte_pktmbuf_chain(head, m) == 0);
-		off += n;
-	}
-	CU_ASSERT_EQUAL_FATAL(head->pkt_len, len);
-	CU_ASSERT_EQUAL_FATAL(head->nb_segs, nb_cuts + 1);
-	return head;
-}
-
-static unsigned int
-pool_avail(void)
-{
-	return rte_mempool_avail_count(pool);
-}
-
-static uint64_t
-sum_drops(const uint64_t *drop)
-{
-	uint64_t n = 0;
-
-	for (unsigned int r = 0; r < QGW_DROP__MAX; r++)
-		n += drop[r];
-	return n;
-}
-
-/* Compare a frame, across its segments, with the expected bytes. */
-static void
-check_frame(const char *what, const struct rte_mbuf *m, const uint8_t *exp, unsigned int len)
-{
-	static uint8_t tmp[FRAME_MAX];
-	const char *reason = NULL;
-	const uint8_t *got;
-	unsigned int i;
-
-	CHECK(rte_mbuf_check(m, 1, &reason) == 0, what);
-	if (reason != NULL)
-		printf(" (%s)", reason);
-	CHECK_EQ(m->pkt_len, len, what);
-	if (m->pkt_len != len)
-		return;
-	got = rte_pktmbuf_read(m, 0, len, tmp);
-	CHECK(got != NULL, what);
-	if (got == NULL)
-		return;
-	for (i = 0; i < len && got[i] == exp[i]; i++)
-		;
-	CHECK(i == len, what);
-	if (i < len) {
-		printf(" first difference at byte %u:\n      got ", i);
-		for (unsigned int j = i & ~7u; j < len && j < (i & ~7u) + 24; j++)
-			printf("%02x", got[j]);
-		printf("\n     want ");
-		for (unsigned int j = i & ~7u; j < len && j < (i & ~7u) + 24; j++)
-			printf("%02x", exp[j]);
-	}
 }
 
 /*
