@@ -111,20 +111,42 @@ cmd_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* One dict entry whose key is prefix + name (e.g. "twaren_to_ccx_" "packets"). */
+static void
+add_u64(struct rte_tel_data *d, const char *prefix, const char *name, uint64_t value)
+{
+	char key[256];
+
+	snprintf(key, sizeof(key), "%s%s", prefix, name);
+	rte_tel_data_add_dict_u64(d, key, value);
+}
+
+/* Every worker's counters summed, or NULL; free() it. */
+static struct qgw_worker_counters *
+read_sum(struct qgw_shm_view *v)
+{
+	struct qgw_worker_counters *sum = malloc(sizeof(*sum));
+
+	if (sum != NULL && qgw_shm_read_counters(v, sum) < 0) {
+		free(sum);
+		sum = NULL;
+	}
+	return sum;
+}
+
 static void
 add_drops(struct rte_tel_data *d, const struct qgw_shm_view *v, const char *prefix,
 	  const uint64_t *drop)
 {
 	uint64_t total = 0;
-	char key[128];
+	char name[128];
 
 	for (uint32_t r = 0; r < v->hdr.nb_drops; r++) {
-		snprintf(key, sizeof(key), "%sdrop_%s", prefix, v->drops[r].name);
-		rte_tel_data_add_dict_u64(d, key, drop[r]);
+		snprintf(name, sizeof(name), "drop_%s", v->drops[r].name);
+		add_u64(d, prefix, name, drop[r]);
 		total += drop[r];
 	}
-	snprintf(key, sizeof(key), "%sdropped", prefix);
-	rte_tel_data_add_dict_u64(d, key, total);
+	add_u64(d, prefix, "dropped", total);
 }
 
 static int
@@ -140,13 +162,8 @@ cmd_port(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (uint32_t p = 0; p < v.hdr.nb_ports; p++)
 		if (strcmp(v.ports[p].name, params) == 0)
 			port = (int)p;
-	sum = port >= 0 ? malloc(sizeof(*sum)) : NULL;
+	sum = port >= 0 ? read_sum(&v) : NULL;
 	if (sum == NULL) {
-		view_close(&v);
-		return -1;
-	}
-	if (qgw_shm_read_counters(&v, sum) < 0) {
-		free(sum);
 		view_close(&v);
 		return -1;
 	}
@@ -200,14 +217,9 @@ cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (uint32_t s = 0; s < v.hdr.nb_slots && slot < 0; s++)
 		if (v.flows[s].active && strcmp(v.flows[s].name, params) == 0)
 			slot = s;
-	sum = slot >= 0 ? malloc(sizeof(*sum)) : NULL;
-	if (sum == NULL) {
-		view_close(&v);
-		return -1;
-	}
+	sum = slot >= 0 ? read_sum(&v) : NULL;
 	/* the slot is looked up again if the directory changes meanwhile */
-	if (qgw_shm_read_counters(&v, sum) < 0 || !v.flows[slot].active ||
-	    strcmp(v.flows[slot].name, params) != 0) {
+	if (sum == NULL || !v.flows[slot].active || strcmp(v.flows[slot].name, params) != 0) {
 		free(sum);
 		view_close(&v);
 		return -1;
@@ -224,22 +236,14 @@ cmd_flow(const char *cmd, const char *params, struct rte_tel_data *d)
 		/* e.g. twaren_to_ccx_packets */
 		key_name(from, sizeof(from), "", v.ports[p].name, "_to_");
 		key_name(prefix, sizeof(prefix), from, v.ports[1 - p].name, "_");
-		snprintf(key, sizeof(key), "%spackets", prefix);
-		rte_tel_data_add_dict_u64(d, key, fc->pkts);
-		snprintf(key, sizeof(key), "%sbytes", prefix);
-		rte_tel_data_add_dict_u64(d, key, fc->bytes);
-		snprintf(key, sizeof(key), "%smax_frame", prefix);
-		rte_tel_data_add_dict_u64(d, key, fc->max_len);
-		snprintf(key, sizeof(key), "%smax_oversize", prefix);
-		rte_tel_data_add_dict_u64(d, key, fc->max_oversize);
-		snprintf(key, sizeof(key), "%sicmp_sent", prefix);
-		rte_tel_data_add_dict_u64(d, key, fc->icmp_sent);
-		snprintf(key, sizeof(key), "%sicmp_suppressed", prefix);
-		rte_tel_data_add_dict_u64(d, key, fc->icmp_suppressed);
-		snprintf(key, sizeof(key), "%sdf_clear", prefix);
-		rte_tel_data_add_dict_u64(d, key, fc->df_clear);
-		snprintf(key, sizeof(key), "%smss_clamped", prefix);
-		rte_tel_data_add_dict_u64(d, key, fc->mss_clamped);
+		add_u64(d, prefix, "packets", fc->pkts);
+		add_u64(d, prefix, "bytes", fc->bytes);
+		add_u64(d, prefix, "max_frame", fc->max_len);
+		add_u64(d, prefix, "max_oversize", fc->max_oversize);
+		add_u64(d, prefix, "icmp_sent", fc->icmp_sent);
+		add_u64(d, prefix, "icmp_suppressed", fc->icmp_suppressed);
+		add_u64(d, prefix, "df_clear", fc->df_clear);
+		add_u64(d, prefix, "mss_clamped", fc->mss_clamped);
 		add_drops(d, &v, prefix, fc->drop);
 	}
 	free(sum);
@@ -265,21 +269,16 @@ cmd_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	/* 6 keys a worker, 256 keys a dict at most */
 	for (uint32_t w = 0; w < v.hdr.nb_workers && w < 42; w++) {
-		char key[64];
+		char prefix[32];
 
 		qgw_shm_read_worker(&v, w, c);
-		snprintf(key, sizeof(key), "worker%u_lcore", w);
-		rte_tel_data_add_dict_u64(d, key, v.workers[w].lcore);
-		snprintf(key, sizeof(key), "worker%u_heartbeat", w);
-		rte_tel_data_add_dict_u64(d, key, v.workers[w].heartbeat);
-		snprintf(key, sizeof(key), "worker%u_busy_polls", w);
-		rte_tel_data_add_dict_u64(d, key, c->busy_polls);
-		snprintf(key, sizeof(key), "worker%u_idle_polls", w);
-		rte_tel_data_add_dict_u64(d, key, c->idle_polls);
-		snprintf(key, sizeof(key), "worker%u_busy_cycles", w);
-		rte_tel_data_add_dict_u64(d, key, c->busy_cycles);
-		snprintf(key, sizeof(key), "worker%u_idle_cycles", w);
-		rte_tel_data_add_dict_u64(d, key, c->idle_cycles);
+		snprintf(prefix, sizeof(prefix), "worker%u_", w);
+		add_u64(d, prefix, "lcore", v.workers[w].lcore);
+		add_u64(d, prefix, "heartbeat", v.workers[w].heartbeat);
+		add_u64(d, prefix, "busy_polls", c->busy_polls);
+		add_u64(d, prefix, "idle_polls", c->idle_polls);
+		add_u64(d, prefix, "busy_cycles", c->busy_cycles);
+		add_u64(d, prefix, "idle_cycles", c->idle_cycles);
 	}
 	free(c);
 	view_close(&v);
