@@ -168,47 +168,52 @@ move_macs(uint8_t *dst, const uint8_t *src)
 	memcpy(dst + 8, &b, 4);
 }
 
-/* Replace d->pop bytes of tags with d->push bytes; 0 or a drop reason. */
+/* Tags pushed != popped: move the MACs and write the new tags. */
 static inline unsigned int
-rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
+rewrite_move(const struct qgw_dp_dir *d, struct rte_mbuf *m, uint64_t tags)
 {
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-	uint64_t popped, tags;
 
-	/*
-	 * The 8 bytes behind the MACs, as received (the buffer always has them;
-	 * bytes past the frame are masked out or rewritten by the padding).
-	 */
-	memcpy(&popped, p + ETH_ADDRS, 8);
-	if (likely(d->push == d->pop)) {
-		/* In place: one load, one store; `keep` also covers the bytes
-		 * behind the pushed tags, so they are written back unchanged. */
-		tags = d->tags | (popped & d->keep);
-		memcpy(p + ETH_ADDRS, &tags, 8);
-		goto pad;
-	}
-	tags = d->tags | (popped & d->keep);
-
-	if (d->push > d->pop) {
-		unsigned int delta = d->push - d->pop;
-		uint8_t *q = (uint8_t *)rte_pktmbuf_prepend(m, delta);
+	if (d->move > 0) {
+		uint8_t *q = (uint8_t *)rte_pktmbuf_prepend(m, d->move);
 
 		if (unlikely(q == NULL))
 			return QGW_DROP_NO_HEADROOM;
-		move_macs(q, q + delta);
+		move_macs(q, q + d->move);
 		p = q;
-	} else if (d->push < d->pop) {
-		unsigned int delta = d->pop - d->push;
-
-		move_macs(p + delta, p);
-		p = (uint8_t *)rte_pktmbuf_adj(m, delta);
+	} else {
+		move_macs(p - d->move, p);
+		p = (uint8_t *)rte_pktmbuf_adj(m, -d->move);
 	}
 	if (d->push == 8)
 		memcpy(p + ETH_ADDRS, &tags, 8);
 	else if (d->push == 4)
 		memcpy(p + ETH_ADDRS, &tags, 4);
+	return 0;
+}
 
-pad:
+/*
+ * Replace d->pop bytes of tags with d->push bytes and pad to the minimum
+ * frame; 0 or a drop reason (the slow path's rewrite).
+ */
+static unsigned int
+rewrite(const struct qgw_dp_dir *d, struct rte_mbuf *m)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint64_t tags;
+
+	/*
+	 * The 8 bytes behind the MACs, as received (the buffer always has them;
+	 * bytes past the frame are masked out or rewritten by the padding).
+	 * In place, `keep` also covers the bytes behind the pushed tags, so
+	 * they are written back unchanged.
+	 */
+	memcpy(&tags, p + ETH_ADDRS, 8);
+	tags = d->tags | (tags & d->keep);
+	if (d->move == 0)
+		memcpy(p + ETH_ADDRS, &tags, 8);
+	else if (rewrite_move(d, m, tags) != 0)
+		return QGW_DROP_NO_HEADROOM;
 	if (unlikely(m->pkt_len < QGW_MIN_FRAME)) {
 		uint16_t pad = QGW_MIN_FRAME - m->pkt_len;
 		char *tail = rte_pktmbuf_append(m, pad);
@@ -341,30 +346,6 @@ may_be_syn(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, const st
 			return (l3[2 + 20 + 13] & 0x02) != 0;
 	}
 	return maybe_syn(pt, d, m);
-}
-
-/* Tags pushed != popped: move the MACs and write the new tags. */
-static inline unsigned int
-rewrite_move(const struct qgw_dp_dir *d, struct rte_mbuf *m, uint64_t tags)
-{
-	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-
-	if (d->move > 0) {
-		uint8_t *q = (uint8_t *)rte_pktmbuf_prepend(m, d->move);
-
-		if (unlikely(q == NULL))
-			return QGW_DROP_NO_HEADROOM;
-		move_macs(q, q + d->move);
-		p = q;
-	} else {
-		move_macs(p - d->move, p);
-		p = (uint8_t *)rte_pktmbuf_adj(m, -d->move);
-	}
-	if (d->push == 8)
-		memcpy(p + ETH_ADDRS, &tags, 8);
-	else if (d->push == 4)
-		memcpy(p + ETH_ADDRS, &tags, 4);
-	return 0;
 }
 
 /* What the slow path of one burst keeps: kept in memory, off the fast
