@@ -32,11 +32,29 @@ encode_stack(const struct qgw_stack_cfg *s, uint8_t bytes[8])
 }
 
 /*
+ * Frames from QGW_MIN_FRAME + pop - push bytes (no padding needed once
+ * rewritten) to `hi` bytes take the fast path; an empty range when none can.
+ */
+static void
+set_fast_range(struct qgw_dp_dir *d, uint32_t hi)
+{
+	int lo = QGW_MIN_FRAME - d->move;
+
+	if (lo < 0)
+		lo = 0;
+	if (hi < (uint32_t)lo) {
+		d->fast_lo = UINT32_C(0x80000000);
+		d->fast_span = 0;
+	} else {
+		d->fast_lo = (uint32_t)lo;
+		d->fast_span = hi - (uint32_t)lo;
+	}
+}
+
+/*
  * Egress tag i keeps PCP/DEI of popped tag i (counted from the outermost)
  * when it replaces one at the same depth and the config does not set pcp.
  */
-static void set_fast_range(struct qgw_dp_dir *d, uint32_t hi);
-
 static void
 fill_dir(struct qgw_dp_dir *d, const struct qgw_config *cfg, uint32_t f, unsigned int in_port,
 	 uint32_t slot)
@@ -85,25 +103,6 @@ fill_dir(struct qgw_dp_dir *d, const struct qgw_config *cfg, uint32_t f, unsigne
 	set_fast_range(d, d->safe_len);
 }
 
-/*
- * Frames from QGW_MIN_FRAME + pop - push bytes (no padding needed once
- * rewritten) to `hi` bytes take the fast path; an empty range when none can.
- */
-static void
-set_fast_range(struct qgw_dp_dir *d, uint32_t hi)
-{
-	int lo = QGW_MIN_FRAME - d->move;
-
-	if (lo < 0)
-		lo = 0;
-	if (hi < (uint32_t)lo) {
-		d->fast_lo = UINT32_C(0x80000000);
-		d->fast_span = 0;
-	} else {
-		d->fast_lo = (uint32_t)lo;
-		d->fast_span = hi - (uint32_t)lo;
-	}
-}
 
 /* Entry 0 of dir[]: frames that match no flow. */
 static void
