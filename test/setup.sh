@@ -8,16 +8,16 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 
 # Build: compiler, meson, DPDK 22.11 (with the net_pcap/ring/null/tap PMDs),
-# jansson, libnuma, CUnit. Tests and demo: scapy (crafted frames, Debian's
-# python3), tcpdump (shows frames), iproute2/procps (namespaces, sysctl),
-# prometheus (promtool checks the --prometheus output); the e2e suite: clang
+# jansson, libnuma, CUnit, libsystemd (sd_notify). Tests and demo: scapy
+# (crafted frames, Debian's python3), tcpdump (shows frames), iproute2/procps
+# (namespaces, sysctl), prometheus (promtool checks the --prometheus output); the e2e suite: clang
 # and libbpf-dev (tc BPF tagging), ethtool, socat, ping, OpenSSH (run by hand
 # in a namespace; the package's own sshd service is not started); the sanitizer
 # build (test/sanitize.sh): libclang-rt-14-dev (ASan/UBSan/libFuzzer runtimes),
 # llvm (llvm-symbolizer); systemd (systemd-analyze verifies the unit file).
 packages=(
 	gcc pkg-config meson ninja-build
-	dpdk dpdk-dev libdpdk-dev libjansson-dev libnuma-dev libcunit1-dev libpcap-dev
+	dpdk dpdk-dev libdpdk-dev libjansson-dev libnuma-dev libcunit1-dev libpcap-dev libsystemd-dev
 	python3 python3-scapy tcpdump iproute2 procps prometheus
 	clang libbpf-dev ethtool socat iputils-ping openssh-server openssh-client
 	valgrind util-linux

@@ -36,6 +36,7 @@
 #include "qgw_ctl.h"
 #include "qgw_datapath.h"
 #include "qgw_log.h"
+#include "qgw_notify.h"
 #include "qgw_port.h"
 #include "qgw_runtime.h"
 #include "qgw_shm.h"
@@ -143,9 +144,16 @@ update_nic(struct app *a)
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
 		struct rte_eth_stats st;
 
-		if (a->port_started[p] && rte_eth_stats_get(a->port_id[p], &st) == 0)
-			qgw_shm_set_nic(a->shm, p, st.imissed, st.rx_nombuf, st.ierrors,
-					st.oerrors);
+		if (a->port_started[p] && rte_eth_stats_get(a->port_id[p], &st) == 0) {
+			struct qgw_nic_counters nic = {
+				.rx_missed = st.imissed,
+				.rx_nombuf = st.rx_nombuf,
+				.rx_errors = st.ierrors,
+				.tx_errors = st.oerrors,
+			};
+
+			qgw_shm_set_nic(a->shm, p, &nic);
+		}
 	}
 }
 
@@ -188,8 +196,7 @@ static void
 update_links(struct app *a)
 {
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
-		struct qgw_shm_port *sp =
-			(struct qgw_shm_port *)((char *)a->shm->base + a->shm->hdr->ports_off) + p;
+		struct qgw_shm_port *sp = qgw_shm_port(a->shm, p);
 		struct rte_eth_link link;
 
 		if (!a->port_started[p] || rte_eth_link_get_nowait(a->port_id[p], &link) < 0)
@@ -212,6 +219,28 @@ update_links(struct app *a)
 				 link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed,
 				 link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX);
 	}
+}
+
+/* systemd's STATUS= line (and READY=1 the first time): what the gateway does now. */
+static void
+notify_status(struct app *a, bool ready)
+{
+	static char last[256];
+	unsigned int stalled = 0;
+	char st[256];
+
+	for (unsigned int i = 0; i < a->nb_workers; i++)
+		stalled += qgw_shm_worker(a->shm, i)->stalled;
+	snprintf(st, sizeof(st), "forwarding %u flows (generation %" PRIu64 "); %s %s, %s %s; %u/%u workers %s",
+		 a->rt.cfg->nb_flows, a->rt.generation, a->rt.cfg->port[0].name,
+		 qgw_shm_port(a->shm, 0)->link_up ? "up" : "DOWN", a->rt.cfg->port[1].name,
+		 qgw_shm_port(a->shm, 1)->link_up ? "up" : "DOWN", stalled ? stalled : a->nb_workers,
+		 a->nb_workers, stalled ? "STALLED" : "polling");
+	if (ready)
+		qgw_notify_ready(st);
+	else if (strcmp(st, last) != 0)
+		qgw_notify_status("%s", st);
+	snprintf(last, sizeof(last), "%s", st);
 }
 
 static void
@@ -266,6 +295,7 @@ app_start(struct app *a)
 			return ret;
 		}
 		a->port_started[p] = true;
+		qgw_shm_heartbeat(a->shm); /* a device can take its time to start */
 		a->promisc[p] = rte_eth_promiscuous_get(a->port_id[p]) == 1;
 		numa.port_name[p] = a->cfg->port[p].name;
 		numa.port_socket[p] = rte_eth_dev_socket_id(a->port_id[p]);
@@ -314,6 +344,7 @@ app_start(struct app *a)
 	a->rt.counters = a->counters;
 	a->rt.shm = a->shm;
 	a->rt.workers = a->workers;
+	a->rt.quit = &quit;
 	memcpy(a->rt.port_id, a->port_id, sizeof(a->port_id));
 	ret = qgw_runtime_init(&a->rt, a->cfg);
 	if (ret < 0) {
@@ -376,6 +407,7 @@ app_stop(struct app *a)
 	}
 	if (a->shm != NULL) {
 		qgw_shm_set_state(a->shm, QGW_SHM_STOPPED);
+		qgw_telemetry_fini(); /* no telemetry callback in the segment any more */
 		qgw_shm_close(a->shm);
 	}
 	rte_free(a->counters);
@@ -532,6 +564,7 @@ main(int argc, char **argv)
 	}
 
 	qgw_log_apply_args(sep, argv);
+	qgw_notify_init();
 	/*
 	 * Capture by dpdk-dumpcap / dpdk-pdump (secondary processes: they need
 	 * this gateway on hugepages). Costs nothing until a capture starts.
@@ -553,10 +586,15 @@ main(int argc, char **argv)
 		uint64_t beats[RTE_MAX_LCORE] = {0};
 		uint8_t still_for[RTE_MAX_LCORE] = {0};
 
+		notify_status(&a, true);
 		while (!quit) {
 			struct pollfd fds[1 + QGW_CTL_MAX_CLIENTS];
 			unsigned int n = qgw_ctl_pollfds(&a.ctl, fds);
-			uint64_t now;
+			uint64_t now, mono = qgw_mono_ns();
+
+			/* Liveness: readers and systemd see the control plane go round. */
+			qgw_shm_heartbeat(a.shm);
+			qgw_notify_watchdog(mono);
 
 			if (poll(fds, n, 50) > 0)
 				qgw_ctl_serve(&a.ctl, fds, n, &a.rt);
@@ -569,6 +607,7 @@ main(int argc, char **argv)
 			if (now >= next_links) {
 				update_links(&a);
 				update_nic(&a);
+				notify_status(&a, false);
 				next_links = now + rte_get_tsc_hz();
 			}
 			if (now >= next_check) {
@@ -577,6 +616,7 @@ main(int argc, char **argv)
 			}
 		}
 		QGW_LOG(INFO, "stopping");
+		qgw_notify_stopping();
 	}
 	app_stop(&a);
 	qgw_config_free(a.cfg);

@@ -308,15 +308,18 @@ request(struct qgw_runtime *rt, json_t *req, const char *who)
 	} else if (strcmp(cmd, "fault") == 0) {
 		json_t *w = json_object_get(req, "worker");
 		json_t *s = json_object_get(req, "stall_ms"), *h = json_object_get(req, "hold_mbufs_ms");
+		json_t *c = json_object_get(req, "control_stall_ms");
 		int ret = qgw_runtime_fault(rt, w ? (int)json_integer_value(w) : -1,
 					    s ? (uint32_t)json_integer_value(s) : 0,
-					    h ? (uint32_t)json_integer_value(h) : 0);
+					    h ? (uint32_t)json_integer_value(h) : 0,
+					    c ? (uint32_t)json_integer_value(c) : 0);
 
 		if (ret == -EPERM)
 			r = fail("%s", "fault injection is off (qinqgw --fault-injection, tests only)");
 		else if (ret < 0)
-			r = fail("%s", "fault: \"worker\" N with \"stall_ms\" 1..60000, or "
-				       "\"hold_mbufs_ms\" 1..60000");
+			r = fail("%s", "fault: \"worker\" N with \"stall_ms\" 1..60000, "
+				       "\"hold_mbufs_ms\" 1..60000, or \"control_stall_ms\" "
+				       "1..60000");
 		else
 			r = reply(true);
 	} else if (strcmp(cmd, "show") == 0) {

@@ -44,6 +44,7 @@ struct qgw_runtime {
 	struct qgw_shm *shm;
 	uint16_t port_id[QGW_NB_PORTS];
 	bool slot_used[QGW_MAX_FLOWS]; /**< held by the running table or a deferred one */
+	uint32_t slot_gen[QGW_MAX_FLOWS]; /**< bumped each time a slot is given to a new flow */
 	uint32_t next_slot;	       /**< where the round-robin search for a free slot starts */
 	struct qgw_deferred deferred[QGW_MAX_DEFERRED];
 	unsigned int nb_deferred;
@@ -51,6 +52,8 @@ struct qgw_runtime {
 	bool fault_injection;
 	struct qgw_worker *workers; /**< nb_workers entries */
 	uint64_t hold_until;	    /**< CLOCK_MONOTONIC ns, for the log */
+	uint32_t control_stall_ms;  /**< fault injection: freeze the next main-loop round */
+	const volatile bool *quit;  /**< set on SIGTERM/SIGINT: ends an injected freeze */
 	/* Commit confirmed: while pending, rollback is the config to restore. */
 	struct qgw_config *rollback;
 	uint64_t confirm_deadline; /**< CLOCK_MONOTONIC ns, 0: nothing pending */
@@ -104,13 +107,16 @@ int qgw_runtime_confirm(struct qgw_runtime *rt, const char *who);
 void qgw_runtime_tick(struct qgw_runtime *rt);
 
 /**
- * Fault injection: stall a worker for ms, or hold every mbuf of the pool for
- * ms (the NIC then has nothing to receive into).
+ * Fault injection: stall a worker for ms, hold every mbuf of the pool for
+ * ms (the NIC then has nothing to receive into), or freeze the control
+ * plane (the main lcore) for ms from its next round on: no heartbeat, no
+ * control socket, no link polling meanwhile (it still leaves on SIGTERM).
  *
  * @return
  *   0, -EPERM without --fault-injection, -EINVAL on a bad worker or value.
  */
-int qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_t hold_ms);
+int qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_t hold_ms,
+		      uint32_t control_ms);
 
 /** Wait for quiescence and free everything; the workers must have stopped. */
 void qgw_runtime_fini(struct qgw_runtime *rt);

@@ -33,6 +33,14 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Before the table is published: the forensics record the slot's generation. */
+static void
+set_slot_gens(const struct qgw_runtime *rt, struct qgw_table *t, uint32_t nb, const uint32_t *slots)
+{
+	for (uint32_t f = 0; f < nb; f++)
+		t->port[0].info[f].slot_gen = rt->slot_gen[slots[f]];
+}
+
 int
 qgw_runtime_init(struct qgw_runtime *rt, struct qgw_config *cfg)
 {
@@ -42,15 +50,17 @@ qgw_runtime_init(struct qgw_runtime *rt, struct qgw_config *cfg)
 	for (uint32_t i = 0; i < cfg->nb_flows; i++) {
 		rt->slots[i] = i;
 		rt->slot_used[i] = true;
+		rt->slot_gen[i]++;
 	}
 	rt->next_slot = cfg->nb_flows % QGW_MAX_FLOWS;
 	rt->generation = 1;
 	rt->table = qgw_table_build(cfg, rt->slots, rt->generation, (int)rte_socket_id());
 	if (rt->table == NULL)
 		return -errno;
+	set_slot_gens(rt, rt->table, cfg->nb_flows, rt->slots);
 	rt->cfg = cfg;
 	if (rt->shm != NULL)
-		qgw_shm_publish_config(rt->shm, cfg, rt->slots, rt->generation);
+		qgw_shm_publish_config(rt->shm, cfg, rt->slots, rt->slot_gen, rt->generation);
 	return 0;
 }
 
@@ -132,6 +142,7 @@ zero_slot(struct qgw_runtime *rt, uint32_t slot)
 {
 	for (unsigned int w = 0; w < rt->nb_workers; w++)
 		memset(&rt->counters[w]->flow[slot], 0, sizeof(rt->counters[w]->flow[slot]));
+	rt->slot_gen[slot]++;
 }
 
 static void
@@ -176,12 +187,18 @@ retire(struct qgw_runtime *rt, struct qgw_table *old, uint32_t *slots, uint32_t 
 }
 
 int
-qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_t hold_ms)
+qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_t hold_ms,
+		  uint32_t control_ms)
 {
 	if (!rt->fault_injection)
 		return -EPERM;
-	if (stall_ms > 60000 || hold_ms > 60000)
+	if (stall_ms > 60000 || hold_ms > 60000 || control_ms > 60000)
 		return -EINVAL;
+	if (control_ms) {
+		rt->control_stall_ms = control_ms;
+		QGW_LOGT(worker, WARNING, "fault injection: the control plane freezes for %u ms",
+			 control_ms);
+	}
 	if (stall_ms) {
 		if (worker < 0 || (unsigned int)worker >= rt->nb_workers)
 			return -EINVAL;
@@ -216,6 +233,14 @@ qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_
 void
 qgw_runtime_tick(struct qgw_runtime *rt)
 {
+	if (rt->control_stall_ms != 0) {
+		uint64_t end = mono_ns() + (uint64_t)rt->control_stall_ms * 1000000u;
+
+		rt->control_stall_ms = 0;
+		while (mono_ns() < end && !(rt->quit != NULL && *rt->quit))
+			usleep(10000);
+		QGW_LOGT(worker, WARNING, "fault injection: the control plane runs again");
+	}
 	if (rt->hold_until != 0 && mono_ns() >= rt->hold_until) {
 		rt->hold_until = 0;
 		QGW_LOGT(worker, WARNING, "fault injection: mbufs given back by the workers");
@@ -302,6 +327,7 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 		snprintf(msg, msglen, "cannot build the flow table: %s", strerror(errno));
 		goto fail;
 	}
+	set_slot_gens(rt, t, cand->nb_flows, slots);
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
 		if (cand->port[p].max_frame != old_cfg->port[p].max_frame &&
 		    rte_eth_dev_set_mtu(rt->port_id[p], cand->port[p].max_frame - 14) != 0)
@@ -316,7 +342,7 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 	__atomic_store_n(&rt->table, t, __ATOMIC_RELEASE);
 	rt->generation++;
 	if (rt->shm != NULL)
-		qgw_shm_publish_config(rt->shm, cand, slots, rt->generation);
+		qgw_shm_publish_config(rt->shm, cand, slots, rt->slot_gen, rt->generation);
 
 	for (uint32_t j = 0; j < old_cfg->nb_flows; j++)
 		if (!kept[j])

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -233,7 +234,20 @@ qgw_table_build(const struct qgw_config *cfg, const uint32_t *slots, uint64_t ge
 	t->nb_flows = cfg->nb_flows;
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++)
 		t->max_frame[p] = cfg->port[p].max_frame;
+	t->port[0].info = rte_zmalloc_socket("qgw_flow_info",
+					     (cfg->nb_flows + 1) * sizeof(*t->port[0].info), 0, socket);
+	if (t->port[0].info == NULL) {
+		qgw_table_free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (uint32_t f = 0; f < cfg->nb_flows; f++) {
+		snprintf(t->port[0].info[f].name, sizeof(t->port[0].info[f].name), "%s",
+			 cfg->flows[f].name);
+		t->port[0].info[f].slot_gen = 1;
+	}
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
+		t->port[p].info = t->port[0].info;
 		ret = build_port(t, cfg, slots, p, socket);
 		if (ret < 0) {
 			qgw_table_free(t);
@@ -254,5 +268,6 @@ qgw_table_free(struct qgw_table *t)
 		rte_free(t->port[p].l1);
 		rte_free(t->port[p].l2);
 	}
+	rte_free(t->port[0].info);
 	rte_free(t);
 }

@@ -180,6 +180,16 @@ log_event(const struct qgw_port_table *pt, unsigned int in, const struct qgw_dp_
 	e = qgw_event_begin(r);
 	e->tsc = rte_rdtsc();
 	e->slot = d->slot;
+	if (pt->info != NULL && d > pt->dir) {
+		const struct qgw_flow_info *fi = &pt->info[d - pt->dir - 1];
+
+		_Static_assert(sizeof(e->flow) == sizeof(fi->name), "event flow name");
+		e->slot_gen = fi->slot_gen;
+		memcpy(e->flow, fi->name, sizeof(e->flow));
+	} else {
+		e->slot_gen = 0;
+		e->flow[0] = '\0';
+	}
 	e->frame_len = m->pkt_len > UINT16_MAX ? UINT16_MAX : (uint16_t)m->pkt_len;
 	e->l3_len = l3off && m->pkt_len - l3off <= UINT16_MAX ? (uint16_t)(m->pkt_len - l3off) : 0;
 	e->limit = (uint16_t)limit;

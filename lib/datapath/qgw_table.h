@@ -72,6 +72,15 @@ struct qgw_l2 {
 	uint32_t reserved;
 };
 
+/**
+ * What the oversize forensics record of a flow besides its slot: cold, read
+ * only when an oversize event is logged.
+ */
+struct qgw_flow_info {
+	char name[QGW_FLOW_NAME_MAX];
+	uint32_t slot_gen; /**< generation of the flow's counter slot (runtime sets it) */
+};
+
 /** Lookup structures for frames received on one port. */
 struct qgw_port_table {
 	uint8_t tpid[65536];   /**< EtherType -> TPID index + 1, QGW_TPID_NONE/OTHER */
@@ -87,6 +96,7 @@ struct qgw_port_table {
 	uint32_t l2_shift;     /**< 64 - log2(l2_mask + 1) */
 	uint16_t any;	       /**< index + 1 of the untagged (catch-all) flow, 0: none */
 	struct qgw_dp_dir *dir; /**< [0]: no flow; [f + 1]: flow f */
+	struct qgw_flow_info *info; /**< [f]: flow f; the same array for every port */
 };
 
 struct qgw_table {

@@ -44,7 +44,8 @@ struct qgw_event {
 	uint8_t src[16];    /**< IPv4 in the first 4 bytes, or IPv6 */
 	uint8_t dst[16];
 	uint16_t sport, dport; /**< TCP/UDP ports, 0 otherwise */
-	uint32_t reserved;
+	uint32_t slot_gen;  /**< generation of the slot when the event happened */
+	char flow[64];	    /**< the flow's name when the event happened */
 };
 
 struct qgw_event_ring {

@@ -18,4 +18,10 @@
  */
 int qgw_telemetry_init(const struct qgw_shm *s);
 
+/**
+ * Withdraw the segment from the commands and wait until no command is
+ * reading it; call before qgw_shm_close(). Commands answer an error after.
+ */
+void qgw_telemetry_fini(void);
+
 #endif /* QGW_TELEMETRY_H */

@@ -1,15 +1,16 @@
 /*
  * Stats segment writer (see qgw_shm.h): creates the POSIX shared-memory
- * object, lays out header, directory and counter blocks, and keeps the
- * directory up to date with the seqlock-like in_progress/epoch bracket.
- * Control plane only.
+ * object under a private name and renames it into place, lays out header,
+ * directory, counter directory and counter blocks, and keeps the directory
+ * up to date with the seqlock-like in_progress/epoch bracket. Control plane
+ * only.
  */
 #include "qgw_shm.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <signal.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #include <unistd.h>
 
 #include "qgw_drop.h"
+
+#define SHM_DIR "/dev/shm/"
 
 static int64_t
 now_ns(void)
@@ -46,23 +49,64 @@ shm_name_ok(const char *name)
 	return name[0] != '.';
 }
 
-/* Is the segment owned by a gateway process that still runs? */
-static pid_t
-live_owner(const char *path)
+static const char *
+user_name(uid_t uid, char *buf, size_t len)
 {
-	struct qgw_shm_header h;
-	pid_t pid = 0;
-	int fd = shm_open(path, O_RDONLY, 0);
+	struct passwd *pw = getpwuid(uid);
 
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-	    memcmp(h.magic, QGW_SHM_MAGIC, 8) == 0 && h.state != QGW_SHM_STOPPED &&
-	    h.pid != 0 && (pid_t)h.pid != getpid() &&
-	    (kill((pid_t)h.pid, 0) == 0 || errno == EPERM))
-		pid = (pid_t)h.pid;
-	close(fd);
-	return pid;
+	if (pw != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %u", (unsigned int)uid);
+	return buf;
+}
+
+/*
+ * May the segment at path be replaced? Only a file of our own user whose
+ * gateway is gone or stopped. 0: yes (or nothing there); otherwise a message.
+ */
+static int
+check_existing(const char *name, const char *path, char *msg, size_t msglen)
+{
+	char full[QGW_SHM_NAME_MAX + 16], who[32], me[32];
+	struct qgw_shm_view v;
+	struct qgw_liveness l;
+	struct stat st;
+
+	(void)path;
+	snprintf(full, sizeof(full), SHM_DIR "%s", name);
+	if (lstat(full, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(msg, msglen, "cannot look at the existing stats segment %s: %s", full,
+			 strerror(errno));
+		return -errno;
+	}
+	if (st.st_uid != geteuid() || !S_ISREG(st.st_mode)) {
+		snprintf(msg, msglen,
+			 "stats segment %s exists and belongs to %s, not to this gateway's user "
+			 "(%s): a segment the gateway did not create is never trusted; remove it "
+			 "(rm %s) or give this gateway another --stats-name",
+			 full, user_name(st.st_uid, who, sizeof(who)),
+			 user_name(geteuid(), me, sizeof(me)), full);
+		return -EEXIST;
+	}
+	/* Ours: a live gateway keeps it; anything else (stopped, dead, not a
+	 * segment, another layout) is replaced. */
+	if (qgw_shm_open_view(name, &v) == 0) {
+		qgw_shm_liveness(&v, &l);
+		if (l.state != QGW_LIVE_DEAD && l.state != QGW_LIVE_STOPPED &&
+		    v.hdr.pid != (uint32_t)getpid()) {
+			snprintf(msg, msglen,
+				 "stats segment /dev/shm/%s belongs to a running gateway (pid %u, "
+				 "%s); stop it or give this one another --stats-name",
+				 name, v.hdr.pid, qgw_live_name(l.state));
+			qgw_shm_close_view(&v);
+			return -EEXIST;
+		}
+		qgw_shm_close_view(&v);
+	}
+	return 0;
 }
 
 static size_t
@@ -71,15 +115,77 @@ align64(size_t x)
 	return (x + 63) & ~(size_t)63;
 }
 
+/* The counter directory: descriptors and where each family lives. */
+static void
+lay_out_counters(struct qgw_shm_header *h, void *base, size_t desc_off, size_t nic_off)
+{
+	struct qgw_shm_counter *desc = (struct qgw_shm_counter *)((char *)base + desc_off);
+	uint32_t n = 0;
+
+	h->desc_off = desc_off;
+	for (unsigned int f = 0; f < QGW_FAM__MAX; f++) {
+		uint32_t nb;
+		const struct qgw_shm_counter *d = qgw_counter_list(f, &nb);
+		struct qgw_shm_family *fam = &h->fam[f];
+
+		memcpy(&desc[n], d, nb * sizeof(*d));
+		fam->first = n;
+		fam->nb = nb;
+		fam->drop_off = UINT32_MAX;
+		n += nb;
+		switch (f) {
+		case QGW_FAM_PORT:
+			fam->off = offsetof(struct qgw_worker_counters, port);
+			fam->stride = sizeof(struct qgw_port_counters);
+			fam->size = sizeof(struct qgw_port_counters);
+			fam->drop_off = offsetof(struct qgw_port_counters, drop);
+			fam->nb_elems = QGW_NB_PORTS;
+			break;
+		case QGW_FAM_FLOW:
+			fam->off = offsetof(struct qgw_worker_counters, flow);
+			fam->stride = sizeof(struct qgw_flow_counters);
+			fam->size = sizeof(struct qgw_flow_counters);
+			fam->drop_off = offsetof(struct qgw_flow_counters, drop);
+			fam->nb_elems = QGW_MAX_FLOWS * QGW_NB_PORTS;
+			break;
+		case QGW_FAM_WORKER:
+			fam->off = 0;
+			fam->stride = sizeof(struct qgw_worker_counters);
+			fam->size = offsetof(struct qgw_worker_counters, port);
+			fam->nb_elems = 1;
+			break;
+		case QGW_FAM_NIC:
+			fam->off = nic_off;
+			fam->stride = sizeof(struct qgw_nic_counters);
+			fam->size = sizeof(struct qgw_nic_counters);
+			fam->nb_elems = QGW_NB_PORTS;
+			break;
+		}
+	}
+	h->nb_desc = n;
+}
+
+static uint32_t
+nb_descriptors(void)
+{
+	uint32_t total = 0, nb;
+
+	for (unsigned int f = 0; f < QGW_FAM__MAX; f++) {
+		qgw_counter_list(f, &nb);
+		total += nb;
+	}
+	return total;
+}
+
 struct qgw_shm *
 qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, char *msg,
 	       size_t msglen)
 {
-	char path[QGW_SHM_NAME_MAX + 1];
+	static unsigned int tmp_seq;
+	char path[QGW_SHM_NAME_MAX + 1], tmp[64], from[96], to[96];
 	struct qgw_shm_header *h;
 	struct qgw_shm *s;
 	size_t off, size;
-	pid_t owner;
 	gid_t gid = (gid_t)-1;
 	void *base;
 	int fd, err;
@@ -102,13 +208,9 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 		gid = g->gr_gid;
 	}
 	snprintf(path, sizeof(path), "/%s", name);
-	owner = live_owner(path);
-	if (owner != 0) {
-		snprintf(msg, msglen,
-			 "stats segment /dev/shm/%s belongs to a running gateway (pid %d); stop "
-			 "it or give this one another --stats-name",
-			 name, (int)owner);
-		errno = EEXIST;
+	err = check_existing(name, path, msg, msglen);
+	if (err < 0) {
+		errno = -err;
 		return NULL;
 	}
 
@@ -117,6 +219,10 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	off = align64(off + QGW_NB_PORTS * sizeof(struct qgw_shm_port));
 	size_t drops_off = off;
 	off = align64(off + QGW_DROP__MAX * sizeof(struct qgw_shm_drop));
+	size_t desc_off = off;
+	off = align64(off + nb_descriptors() * sizeof(struct qgw_shm_counter));
+	size_t nic_off = off;
+	off = align64(off + QGW_NB_PORTS * sizeof(struct qgw_nic_counters));
 	size_t workers_off = off;
 	off = align64(off + nb_workers * sizeof(struct qgw_shm_worker));
 	size_t flows_off = off;
@@ -127,15 +233,13 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	size_t events_off = off;
 	size = off + (size_t)nb_workers * QGW_NB_PORTS * sizeof(struct qgw_event_ring);
 
-	/* A stopped gateway's segment is replaced, never reused in place. */
-	if (shm_unlink(path) < 0 && errno != ENOENT) {
-		snprintf(msg, msglen, "cannot remove the old stats segment /dev/shm/%s: %s", name,
-			 strerror(errno));
-		return NULL;
-	}
-	fd = shm_open(path, O_CREAT | O_EXCL | O_RDWR, 0640);
+	/* Made under a name of our own, O_EXCL, then renamed into place: what
+	 * is at the name afterwards is what we made. */
+	snprintf(tmp, sizeof(tmp), "/.qinqgw-%d-%u", (int)getpid(), tmp_seq++);
+	shm_unlink(tmp);
+	fd = shm_open(tmp, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW, 0640);
 	if (fd < 0) {
-		snprintf(msg, msglen, "cannot create stats segment /dev/shm/%s: %s", name,
+		snprintf(msg, msglen, "cannot create stats segment /dev/shm%s: %s", tmp,
 			 strerror(errno));
 		return NULL;
 	}
@@ -145,7 +249,7 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 		snprintf(msg, msglen, "cannot set up stats segment /dev/shm/%s: %s", name,
 			 strerror(err));
 		close(fd);
-		shm_unlink(path);
+		shm_unlink(tmp);
 		errno = err;
 		return NULL;
 	}
@@ -155,13 +259,14 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	if (base == MAP_FAILED) {
 		snprintf(msg, msglen, "cannot map stats segment /dev/shm/%s: %s", name,
 			 strerror(err));
-		shm_unlink(path);
+		shm_unlink(tmp);
 		errno = err;
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		munmap(base, size);
+		shm_unlink(tmp);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -176,7 +281,11 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	h->state = QGW_SHM_STARTING;
 	h->start_time = now_ns();
 	h->update_time = h->start_time;
+	h->start_mono = qgw_mono_ns();
+	h->heartbeat = h->start_mono;
 	h->pid = (uint32_t)getpid();
+	h->pid_start = qgw_process_start();
+	h->uid = (uint32_t)geteuid();
 	h->nb_ports = QGW_NB_PORTS;
 	h->nb_workers = nb_workers;
 	h->nb_slots = QGW_MAX_FLOWS;
@@ -189,6 +298,7 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	h->counters_off = counters_off;
 	h->counters_stride = stride;
 	h->events_off = events_off;
+	lay_out_counters(h, base, desc_off, nic_off);
 	for (unsigned int r = 0; r < QGW_DROP__MAX; r++) {
 		struct qgw_shm_drop *d = (struct qgw_shm_drop *)((char *)base + drops_off) + r;
 
@@ -198,6 +308,27 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	/* The magic goes last: a reader never sees a half-made header as valid. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy(h->magic, QGW_SHM_MAGIC, 8);
+
+	snprintf(from, sizeof(from), SHM_DIR "%s", tmp + 1);
+	snprintf(to, sizeof(to), SHM_DIR "%s", name);
+	if (rename(from, to) < 0) {
+		struct stat st;
+		char who[32];
+
+		err = errno;
+		if (lstat(to, &st) == 0 && st.st_uid != geteuid())
+			snprintf(msg, msglen,
+				 "stats segment /dev/shm/%s belongs to %s, not to this gateway's "
+				 "user: remove it or give this gateway another --stats-name",
+				 name, user_name(st.st_uid, who, sizeof(who)));
+		else
+			snprintf(msg, msglen, "cannot put stats segment in place at /dev/shm/%s: %s",
+				 name, strerror(err));
+		shm_unlink(tmp);
+		qgw_shm_close(s);
+		errno = err == EPERM ? EEXIST : err;
+		return NULL;
+	}
 	return s;
 }
 
@@ -221,6 +352,12 @@ qgw_shm_worker(struct qgw_shm *s, unsigned int i)
 	return (struct qgw_shm_worker *)((char *)s->base + s->hdr->workers_off) + i;
 }
 
+struct qgw_shm_port *
+qgw_shm_port(struct qgw_shm *s, unsigned int port)
+{
+	return (struct qgw_shm_port *)((char *)s->base + s->hdr->ports_off) + port;
+}
+
 static void
 dir_begin(struct qgw_shm_header *h)
 {
@@ -238,26 +375,29 @@ dir_end(struct qgw_shm_header *h)
 
 void
 qgw_shm_publish_config(struct qgw_shm *s, const struct qgw_config *cfg, const uint32_t *slots,
-		       uint64_t generation)
+		       const uint32_t *gens, uint64_t generation)
 {
 	struct qgw_shm_header *h = s->hdr;
-	struct qgw_shm_port *ports = (struct qgw_shm_port *)((char *)s->base + h->ports_off);
 	struct qgw_shm_flow *flows = (struct qgw_shm_flow *)((char *)s->base + h->flows_off);
 
 	dir_begin(h);
 	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
-		snprintf(ports[p].name, sizeof(ports[p].name), "%s", cfg->port[p].name);
-		snprintf(ports[p].device, sizeof(ports[p].device), "%s", cfg->port[p].device);
-		ports[p].max_frame = cfg->port[p].max_frame;
+		struct qgw_shm_port *port = qgw_shm_port(s, p);
+
+		snprintf(port->name, sizeof(port->name), "%s", cfg->port[p].name);
+		snprintf(port->device, sizeof(port->device), "%s", cfg->port[p].device);
+		port->max_frame = cfg->port[p].max_frame;
 	}
 	for (uint32_t i = 0; i < QGW_MAX_FLOWS; i++)
 		flows[i].active = 0;
 	for (uint32_t i = 0; i < cfg->nb_flows; i++) {
-		struct qgw_shm_flow *f = &flows[slots ? slots[i] : i];
+		uint32_t slot = slots ? slots[i] : i;
+		struct qgw_shm_flow *f = &flows[slot];
 
 		snprintf(f->name, sizeof(f->name), "%s", cfg->flows[i].name);
 		for (unsigned int p = 0; p < QGW_NB_PORTS; p++)
 			qgw_stack_format(&cfg->flows[i].stack[p], f->stack[p], sizeof(f->stack[p]));
+		f->gen = gens ? gens[slot] : 1;
 		f->active = 1;
 	}
 	h->generation = generation;
@@ -268,7 +408,7 @@ void
 qgw_shm_set_link(struct qgw_shm *s, unsigned int port, bool up, uint32_t speed, bool full_duplex)
 {
 	struct qgw_shm_header *h = s->hdr;
-	struct qgw_shm_port *p = (struct qgw_shm_port *)((char *)s->base + h->ports_off) + port;
+	struct qgw_shm_port *p = qgw_shm_port(s, port);
 
 	if (p->link_up == (uint32_t)up && p->link_speed == speed &&
 	    p->link_duplex == (uint32_t)full_duplex)
@@ -284,21 +424,15 @@ qgw_shm_set_link(struct qgw_shm *s, unsigned int port, bool up, uint32_t speed, 
 }
 
 void
-qgw_shm_set_nic(struct qgw_shm *s, unsigned int port, uint64_t missed, uint64_t nombuf,
-		uint64_t rx_errors, uint64_t tx_errors)
+qgw_shm_set_nic(struct qgw_shm *s, unsigned int port, const struct qgw_nic_counters *nic)
 {
-	struct qgw_shm_header *h = s->hdr;
-	struct qgw_shm_port *p = (struct qgw_shm_port *)((char *)s->base + h->ports_off) + port;
+	struct qgw_nic_counters *d =
+		(struct qgw_nic_counters *)((char *)s->base + s->hdr->fam[QGW_FAM_NIC].off) + port;
 
-	if (p->nic_rx_missed == missed && p->nic_rx_nombuf == nombuf &&
-	    p->nic_rx_errors == rx_errors && p->nic_tx_errors == tx_errors)
-		return;
-	dir_begin(h);
-	p->nic_rx_missed = missed;
-	p->nic_rx_nombuf = nombuf;
-	p->nic_rx_errors = rx_errors;
-	p->nic_tx_errors = tx_errors;
-	dir_end(h);
+#define NIC_STORE(field, name, prom, label, kind, column, help)                                    \
+	__atomic_store_n(&d->field, nic->field, __ATOMIC_RELAXED);
+	QGW_NIC_COUNTERS(NIC_STORE)
+#undef NIC_STORE
 }
 
 void
@@ -311,6 +445,13 @@ qgw_shm_set_state(struct qgw_shm *s, enum qgw_shm_state state)
 	if (state == QGW_SHM_STOPPED)
 		h->stop_time = now_ns();
 	dir_end(h);
+	qgw_shm_heartbeat(s);
+}
+
+void
+qgw_shm_heartbeat(struct qgw_shm *s)
+{
+	__atomic_store_n(&s->hdr->heartbeat, qgw_mono_ns(), __ATOMIC_RELEASE);
 }
 
 void

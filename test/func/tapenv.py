@@ -157,7 +157,9 @@ class Gateway:
     def stats(self, check=True, *args):
         p = run([self.env.stats_bin, "--stats-name", self.stats_name, "--json"] + list(args),
                 check=False)
-        if p.returncode != 0:
+        # 6 stalled, 7 dead: the document is printed and says so (a gateway
+        # under valgrind can leave its control plane unscheduled for seconds)
+        if p.returncode not in ((0,) if check else (0, 6, 7)):
             if check:
                 raise RuntimeError("qinqgw-stats: exit %d: %s" % (p.returncode, p.stderr))
             return None

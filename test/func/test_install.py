@@ -237,6 +237,7 @@ def case_man_options_accepted(inst, tmp):
     stats_args = {"--watch": ["--watch", "0.1", "--count", "1"],
                   "--count": ["--watch", "0.1", "--count", "1"],
                   "--flow": ["--flow", "x"], "--port": ["--port", "x"],
+                  "--owner": ["--owner", "root"],
                   "--stats-name": ["--stats-name", "qgw-install-none"]}
     gw_args = {"--config": [], "--stats-name": ["--stats-name", "x"],
                "--stats-group": ["--stats-group", "root"],
@@ -342,7 +343,7 @@ def case_systemd_verify_sees_breakage(inst, tmp):
     with open(os.path.join(root, unit.lstrip("/"))) as f:
         text = f.read()
     with open(broken, "w") as f:
-        f.write(text.replace("Type=simple", "Type=simpel")
+        f.write(text.replace("Type=notify", "Type=notifi")
                 .replace(os.path.join(inst.bindir, "qinqgw") + " $",
                          os.path.join(inst.bindir, "qinqgw-missing") + " $"))
     env = dict(os.environ, MANPATH=inst.d(inst.mandir), SYSTEMD_LOG_COLOR="0")
@@ -350,7 +351,7 @@ def case_systemd_verify_sees_breakage(inst, tmp):
              os.path.join(inst.unitdir, "qinqgw-broken.service")], env=env)
     out = r.stdout + r.stderr
     os.unlink(broken)
-    check("simpel" in out and "qinqgw-missing" in out,
+    check("notifi" in out and "qinqgw-missing" in out,
           "verify did not report a bad Type= and a missing ExecStart: %r" % out)
 
 
