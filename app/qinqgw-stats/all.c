@@ -71,5 +71,6 @@ qgw_view_all(FILE *out, const struct qgw_stats_opts *o, const struct qgw_reading
 			fprintf(out, "worker %u %s %llu\n", w, qgw_shm_desc(v, QGW_FAM_WORKER, j)->name,
 				(unsigned long long)wv[j]);
 		fprintf(out, "worker %u stalled %u\n", w, v->workers[w].stalled);
+		fprintf(out, "worker %u stalls %llu\n", w, (unsigned long long)v->workers[w].stalls);
 	}
 }

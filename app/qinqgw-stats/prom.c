@@ -213,6 +213,16 @@ qgw_view_prom(FILE *out, const struct qgw_stats_opts *o, const struct qgw_readin
 				lv(v->ports[p].name, l1, sizeof(l1)), v->ports[p].link_changes);
 	family(out, o, r, QGW_FAM_FLOW);
 	family(out, o, r, QGW_FAM_WORKER);
+	head(out, "qinqgw_worker_rx_packets_total", "counter",
+	     "Frames the worker received, on both ports.");
+	for (unsigned int w = 0; w < h->nb_workers; w++)
+		fprintf(out, "qinqgw_worker_rx_packets_total{worker=\"%u\"} %" PRIu64 "\n", w,
+			r->cur->worker_rx[w]);
+	head(out, "qinqgw_worker_stalls_total", "counter",
+	     "Times the worker was found stalled since start.");
+	for (unsigned int w = 0; w < h->nb_workers; w++)
+		fprintf(out, "qinqgw_worker_stalls_total{worker=\"%u\"} %" PRIu64 "\n", w,
+			v->workers[w].stalls);
 	head(out, "qinqgw_worker_stalled", "gauge",
 	     "1 while the worker's heartbeat stands still (checked every half second).");
 	for (unsigned int w = 0; w < h->nb_workers; w++)

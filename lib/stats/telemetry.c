@@ -260,7 +260,7 @@ cmd_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 		leave(&v);
 		return -1;
 	}
-	per = 4 + v.hdr.fam[QGW_FAM_WORKER].nb;
+	per = 5 + v.hdr.fam[QGW_FAM_WORKER].nb;
 	rte_tel_data_start_dict(d);
 	/* RTE_TEL_MAX_DICT_ENTRIES keys a dict at most */
 	for (uint32_t w = 0; w < v.hdr.nb_workers && (w + 1) * per <= RTE_TEL_MAX_DICT_ENTRIES; w++) {
@@ -270,6 +270,7 @@ cmd_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 		add_u64(d, prefix, "lcore", v.workers[w].lcore);
 		add_u64(d, prefix, "heartbeat", v.workers[w].heartbeat);
 		add_u64(d, prefix, "stalled", v.workers[w].stalled);
+		add_u64(d, prefix, "stalls", v.workers[w].stalls);
 		add_u64(d, prefix, "rx_packets", s.worker_rx[w]);
 		add_elem(d, &v, &s, QGW_FAM_WORKER, w, prefix);
 	}
