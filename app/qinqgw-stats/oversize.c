@@ -139,8 +139,13 @@ qgw_view_oversize(FILE *out, const struct qgw_stats_opts *o, const struct qgw_re
 			sec = items[i].when > 0 && items[i].when < 1e12 ? (time_t)items[i].when : 0;
 			gmtime_r(&sec, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-			snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03d",
-				 (int)((items[i].when - (double)sec) * 1000) % 1000);
+			{
+				/* a damaged event's time can be anything: no cast out of range */
+				double fr = items[i].when - (double)sec;
+
+				snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03d",
+					 fr >= 0 && fr < 1 ? (int)(fr * 1000) : 0);
+			}
 			ev_tags(e, tags, sizeof(tags));
 			ev_addr(e, false, src, sizeof(src));
 			ev_addr(e, true, dst, sizeof(dst));

@@ -132,6 +132,9 @@ check_layout(const struct qgw_shm_header *h, size_t size)
 
 		if ((uint64_t)fam->first + fam->nb > h->nb_desc || fam->size > (1u << 20))
 			return -QGW_SHM_ECORRUPT;
+		/* ports and flow directions always count their drops by reason */
+		if ((f == QGW_FAM_PORT || f == QGW_FAM_FLOW) && fam->drop_off == UINT32_MAX)
+			return -QGW_SHM_ECORRUPT;
 		if (fam->drop_off != UINT32_MAX &&
 		    ((fam->drop_off & 7) != 0 ||
 		     !mul_add(h->nb_drops, 8, fam->drop_off, &drops_end) || drops_end > fam->size))
@@ -176,34 +179,46 @@ check_desc(const struct qgw_shm_view *v)
 	return 0;
 }
 
+/* Names are ASCII (the config says so): anything else becomes '?', so no
+ * output gets a control character or invalid UTF-8 from a damaged segment. */
+static void
+printable(char *s, size_t len)
+{
+	for (size_t i = 0; i < len && s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			s[i] = '?';
+}
+
+#define TERMINATE(field) ((field)[sizeof(field) - 1] = '\0', printable((field), sizeof(field)))
+
 static void
 terminate_strings(struct qgw_shm_view *v)
 {
 	for (uint32_t i = 0; i < v->hdr.nb_ports; i++) {
-		v->ports[i].name[sizeof(v->ports[i].name) - 1] = '\0';
-		v->ports[i].device[sizeof(v->ports[i].device) - 1] = '\0';
+		TERMINATE(v->ports[i].name);
+		TERMINATE(v->ports[i].device);
 	}
 	for (uint32_t i = 0; i < v->hdr.nb_drops; i++) {
-		v->drops[i].name[sizeof(v->drops[i].name) - 1] = '\0';
-		v->drops[i].help[sizeof(v->drops[i].help) - 1] = '\0';
+		TERMINATE(v->drops[i].name);
+		TERMINATE(v->drops[i].help);
 	}
 	for (uint32_t i = 0; i < v->hdr.nb_slots; i++) {
 		struct qgw_shm_flow *f = &v->flows[i];
 
-		f->name[sizeof(f->name) - 1] = '\0';
+		TERMINATE(f->name);
 		for (unsigned int p = 0; p < QGW_NB_PORTS; p++)
-			f->stack[p][QGW_SHM_STACK_MAX - 1] = '\0';
+			TERMINATE(f->stack[p]);
 	}
 	for (uint32_t i = 0; i < v->hdr.nb_desc; i++) {
 		struct qgw_shm_counter *d = &v->desc[i];
 
-		d->name[sizeof(d->name) - 1] = '\0';
-		d->prom[sizeof(d->prom) - 1] = '\0';
-		d->label[sizeof(d->label) - 1] = '\0';
-		d->column[sizeof(d->column) - 1] = '\0';
-		d->help[sizeof(d->help) - 1] = '\0';
+		TERMINATE(d->name);
+		TERMINATE(d->prom);
+		TERMINATE(d->label);
+		TERMINATE(d->column);
+		TERMINATE(d->help);
 	}
-	v->hdr.version_str[sizeof(v->hdr.version_str) - 1] = '\0';
+	TERMINATE(v->hdr.version_str);
 }
 
 /*
@@ -244,10 +259,21 @@ check_size(const struct qgw_shm_view *v)
 	return (uint64_t)st.st_size < v->size ? -QGW_SHM_ESHRUNK : 0;
 }
 
+/*
+ * A refresh that failed leaves nothing of what it rejected: the view holds
+ * no element until a refresh succeeds (qgw_shm_sample() refreshes first).
+ */
+static void
+forget(struct qgw_shm_view *v)
+{
+	memset(&v->hdr, 0, sizeof(v->hdr));
+}
+
 int
 qgw_shm_refresh(struct qgw_shm_view *v)
 {
 	const struct qgw_shm_header *h = v->base;
+	struct qgw_shm_header hdr;
 
 	for (int tries = 0; tries < SNAPSHOT_TRIES; tries++) {
 		uint64_t e1;
@@ -265,10 +291,13 @@ qgw_shm_refresh(struct qgw_shm_view *v)
 			usleep(100);
 			continue;
 		}
-		memcpy(&v->hdr, h, sizeof(v->hdr));
-		ret = check_layout(&v->hdr, v->size);
-		if (ret < 0)
+		memcpy(&hdr, h, sizeof(hdr));
+		ret = check_layout(&hdr, v->size);
+		if (ret < 0) {
+			forget(v);
 			return ret;
+		}
+		v->hdr = hdr;
 		if (reserve((void **)&v->ports, &v->cap[CAP_PORTS], v->hdr.nb_ports,
 			    sizeof(*v->ports)) < 0 ||
 		    reserve((void **)&v->drops, &v->cap[CAP_DROPS], v->hdr.nb_drops,
@@ -278,8 +307,10 @@ qgw_shm_refresh(struct qgw_shm_view *v)
 		    reserve((void **)&v->flows, &v->cap[CAP_FLOWS], v->hdr.nb_slots,
 			    sizeof(*v->flows)) < 0 ||
 		    reserve((void **)&v->desc, &v->cap[CAP_DESC], v->hdr.nb_desc,
-			    sizeof(*v->desc)) < 0)
+			    sizeof(*v->desc)) < 0) {
+			forget(v);
 			return -ENOMEM;
+		}
 		memcpy(v->ports, (const char *)v->base + v->hdr.ports_off,
 		       v->hdr.nb_ports * sizeof(*v->ports));
 		memcpy(v->drops, (const char *)v->base + v->hdr.drops_off,
@@ -295,8 +326,12 @@ qgw_shm_refresh(struct qgw_shm_view *v)
 		    __atomic_load_n(&h->epoch, __ATOMIC_RELAXED) != e1)
 			continue;
 		terminate_strings(v);
-		return check_desc(v);
+		ret = check_desc(v);
+		if (ret < 0)
+			forget(v);
+		return ret;
 	}
+	forget(v);
 	return -EAGAIN;
 }
 
@@ -330,7 +365,8 @@ qgw_shm_open_view(const char *name, struct qgw_shm_view *v)
 	if (name[0] == '\0' || strchr(name, '/') != NULL || strlen(name) >= QGW_SHM_NAME_MAX - 1)
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/%s", name);
-	fd = shm_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	/* O_NONBLOCK: a FIFO planted at the name must not hang the reader */
+	fd = shm_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
 	if (fd < 0)
 		return errno == ELOOP ? -QGW_SHM_ECORRUPT : -errno;
 	if (fstat(fd, &st) < 0) {
@@ -510,6 +546,12 @@ qgw_shm_sample(struct qgw_shm_view *v, struct qgw_sample *s)
 {
 	const struct qgw_shm_header *h = v->base;
 
+	if (v->hdr.version != QGW_SHM_VERSION) { /* the last refresh failed */
+		int ret = qgw_shm_refresh(v);
+
+		if (ret < 0)
+			return ret;
+	}
 	for (int tries = 0; tries < SNAPSHOT_TRIES; tries++) {
 		int ret = check_size(v);
 

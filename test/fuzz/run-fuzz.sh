@@ -17,10 +17,14 @@ inputs=("$src/corpus/$target")
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 work=$build/$target
+# A stats segment is a header, a directory and event rings: tens of KiB to
+# fuzz; a full one (3.5 MB) is replayed whole, not cut at libFuzzer's 1 MiB.
+max_len=4096 replay_len=()
+[ "$target" = segment ] && max_len=65536 replay_len=(-max_len=16777216)
 case $mode in
 replay)
 	mkdir -p "$work"
-	exec "$bin" -runs=0 -artifact_prefix="$work/" "${inputs[@]}"
+	exec "$bin" -runs=0 "${replay_len[@]}" -artifact_prefix="$work/" "${inputs[@]}"
 	;;
 replay-plain)
 	exec "$bin" "${inputs[@]}"
@@ -30,7 +34,7 @@ fuzz)
 	dict=()
 	[ -f "$src/$target.dict" ] && dict=(-dict="$src/$target.dict")
 	echo "fuzz_$target: ${QGW_FUZZ_SECONDS:-60} s; new inputs in $work/corpus"
-	exec "$bin" -max_total_time="${QGW_FUZZ_SECONDS:-60}" -timeout=10 -max_len=4096 \
+	exec "$bin" -max_total_time="${QGW_FUZZ_SECONDS:-60}" -timeout=10 -max_len=$max_len \
 		-rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$work/" \
 		"${dict[@]}" "$work/corpus" "${inputs[@]}"
 	;;
