@@ -9,10 +9,13 @@
  *   qinqgw-ctl [--socket PATH] [--json] log-level [--all]
  *   qinqgw-ctl [--socket PATH] [--json] log-level [PATTERN] LEVEL
  *
- * One JSON request line out, one JSON response line back (docs/control.md).
+ * One JSON request line out, one JSON response line back (docs/control.md);
+ * socket path, protocol version, command names and exit codes come from
+ * lib/common/qgw_ctl_proto.h, shared with the gateway.
  * Exit status: 0 ok, 1 refused (invalid config, nothing to confirm, no log
- * type matches, ...),
- * 2 bad command line, 3 cannot reach the gateway (not running, permission).
+ * type matches, ...), 2 bad command line, 3 cannot reach the gateway (not
+ * running, permission, too many connections), 4 applied but the old flow
+ * table is still reachable (a worker is stalled).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,10 +30,33 @@
 
 #include <jansson.h>
 
-#define DEFAULT_SOCKET "/run/qinqgw/ctl.sock"
-#define PROTO_VERSION 1
+#include "qgw_ctl_proto.h"
 
-enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+#define DEFAULT_SOCKET QGW_CTL_DEFAULT_PATH
+#define PROTO_VERSION QGW_CTL_VERSION
+
+enum {
+	EXIT_REFUSED = QGW_CTL_EXIT_REFUSED,
+	EXIT_USAGE = QGW_CTL_EXIT_USAGE,
+	EXIT_UNREACHABLE = QGW_CTL_EXIT_UNREACHABLE,
+	EXIT_NOT_RETIRED = QGW_CTL_EXIT_NOT_RETIRED,
+};
+
+/* A command of the protocol that this client sends (fault is for tests). */
+static bool
+is_command(const char *cmd)
+{
+	static const char *const names[] = {
+#define QGW_CTL_CMD_NAME(sym, name, help) name,
+		QGW_CTL_COMMANDS(QGW_CTL_CMD_NAME)
+#undef QGW_CTL_CMD_NAME
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(cmd, names[i]) == 0 && strcmp(cmd, "fault") != 0)
+			return true;
+	return false;
+}
 
 static void
 usage(FILE *f)
@@ -56,7 +82,9 @@ usage(FILE *f)
 		"  --socket PATH   the gateway's --ctl-socket (default %s)\n"
 		"  --json          print the gateway's JSON response as is\n"
 		"\n"
-		"Exit status: 0 ok, 1 refused, 2 bad command line, 3 gateway unreachable.\n",
+		"Exit status: 0 ok, 1 refused, 2 bad command line, 3 gateway unreachable\n"
+		"(or too many connections), 4 applied but a stalled worker may still use the\n"
+		"old flow table.\n",
 		DEFAULT_SOCKET);
 }
 
@@ -163,7 +191,9 @@ call(const char *path, json_t *req, int *err)
 
 		if (k <= 0) {
 			*err = errno ? errno : EPIPE;
-			goto out;
+			if (*err != EPIPE && *err != ECONNRESET)
+				goto out;
+			break; /* closed: its last line (busy, error) may still wait to be read */
 		}
 		off += (size_t)k;
 	}
@@ -181,13 +211,16 @@ call(const char *path, json_t *req, int *err)
 		}
 		k = recv(fd, resp + len, cap - len - 1, 0);
 		if (k <= 0) {
-			*err = k == 0 ? ECONNRESET : errno;
+			if (*err == 0)
+				*err = k == 0 ? ECONNRESET : errno;
 			goto out;
 		}
 		len += (size_t)k;
 		resp[len] = '\0';
-		if (memchr(resp, '\n', len) != NULL)
+		if (memchr(resp, '\n', len) != NULL) {
+			*err = 0;
 			break;
+		}
 	}
 	r = json_loads(resp, JSON_DISABLE_EOF_CHECK, &jerr);
 	if (r == NULL)
@@ -306,7 +339,7 @@ main(int argc, char **argv)
 	bool log = strcmp(cmd, "log-level") == 0;
 	const char *pattern = NULL, *level = NULL;
 
-	if (!wants_file && !log && strcmp(cmd, "confirm") != 0 && strcmp(cmd, "show") != 0) {
+	if (!is_command(cmd)) {
 		fprintf(stderr, "qinqgw-ctl: unknown command \"%s\"\n", cmd);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -390,10 +423,24 @@ main(int argc, char **argv)
 		return EXIT_UNREACHABLE;
 	}
 
-	rc = json_is_true(json_object_get(resp, "ok")) ? 0 : EXIT_REFUSED;
+	rc = json_is_true(json_object_get(resp, "ok"))		    ? 0
+	     : json_is_true(json_object_get(resp, "busy"))	    ? EXIT_UNREACHABLE
+	     : json_is_true(json_object_get(resp, "applied"))	    ? EXIT_NOT_RETIRED
+								    : EXIT_REFUSED;
+	if (!raw) {
+		json_t *w;
+		size_t i;
+
+		json_array_foreach(json_object_get(resp, "warnings"), i, w)
+			fprintf(stderr, "%s%swarning: %s\n", file ? file : "", file ? ": " : "",
+				json_string_value(w));
+	}
 	if (raw) {
 		json_dumpf(resp, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("\n");
+	} else if (rc == EXIT_NOT_RETIRED) {
+		print_errors(NULL, resp);
+		print_diff(json_object_get(resp, "diff"));
 	} else if (rc != 0) {
 		print_errors(wants_file ? file : NULL, resp);
 	} else if (strcmp(cmd, "check") == 0) {

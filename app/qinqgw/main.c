@@ -12,6 +12,7 @@
  * start-up failure, 2 bad command line.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <getopt.h>
@@ -64,7 +65,8 @@ usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage:\n"
 		"  %s [EAL options] -- --config FILE [--stats-name NAME] [--stats-group GROUP]\n"
-		"                     [--ctl-socket PATH] [--ctl-group GROUP]   run the gateway\n"
+		"                     [--ctl-socket PATH] [--ctl-group GROUP]\n"
+		"                     [--ctl-timeout SECONDS]                   run the gateway\n"
 		"  %s --check-config FILE              validate FILE and exit (no DPDK)\n"
 		"  %s --help | --version\n"
 		"\n"
@@ -77,7 +79,9 @@ usage(FILE *f, const char *prog)
 		"\n"
 		"Counters are published in shared memory /dev/shm/NAME (default \"%s\",\n"
 		"mode 0640, group GROUP or the gateway's) for qinqgw-stats. qinqgw-ctl talks\n"
-		"to the control socket PATH (default %s, mode 0660).\n"
+		"to the control socket PATH (default %s, mode 0660); a client that sends\n"
+		"nothing, leaves a request unfinished or does not read its answers for\n"
+		"--ctl-timeout SECONDS (default 30) is closed.\n"
 		"SIGHUP re-reads the config FILE and applies it like qinqgw-ctl apply.\n"
 		"Log types qinqgw, qinqgw.port, .ctl, .config, .stats, .worker: EAL's\n"
 		"--log-level='qinqgw*:debug', live with qinqgw-ctl log-level. Capture with\n"
@@ -99,9 +103,12 @@ report_config(const char *path, struct qgw_config **out)
 		fprintf(stderr, "%s: %s\n", path, errs.msg[i]);
 	if (cfg == NULL && errs.nb == 0)
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+	for (size_t i = 0; cfg != NULL && i < cfg->warnings.nb; i++)
+		fprintf(stderr, "%s: warning: %s\n", path, cfg->warnings.msg[i]);
 	if (cfg != NULL && errs.nb == 0 && out == NULL)
-		printf("%s: valid (%u flows between ports %s and %s)\n", path, cfg->nb_flows,
-		       cfg->port[0].name, cfg->port[1].name);
+		printf("%s: valid (%u flows between ports %s and %s)%s\n", path, cfg->nb_flows,
+		       cfg->port[0].name, cfg->port[1].name,
+		       cfg->warnings.nb ? ", with warnings" : "");
 	if (cfg != NULL && errs.nb > 0)
 		fprintf(stderr, "%s: %zu errors\n", path, errs.nb);
 	else if (cfg == NULL)
@@ -122,6 +129,7 @@ struct app {
 	const char *stats_group;
 	const char *ctl_path;
 	const char *ctl_group;
+	unsigned int ctl_timeout;
 	struct qgw_shm *shm;
 	struct qgw_ctl ctl;
 	struct qgw_runtime rt;
@@ -276,7 +284,7 @@ app_start(struct app *a)
 	a->shm->hdr->start_tsc = rte_rdtsc();
 	if (qgw_telemetry_init(a->shm) < 0)
 		QGW_LOGT(stats, WARNING, "cannot register the /qinqgw telemetry commands");
-	ret = qgw_ctl_open(&a->ctl, a->ctl_path, a->ctl_group, msg, sizeof(msg));
+	ret = qgw_ctl_open(&a->ctl, a->ctl_path, a->ctl_group, a->ctl_timeout, msg, sizeof(msg));
 	if (ret < 0) {
 		QGW_LOGT(ctl, ERR, "%s", msg);
 		return ret;
@@ -327,7 +335,7 @@ app_start(struct app *a)
 		w->counters = a->counters[i];
 		w->heartbeat = &sw->heartbeat;
 		w->buckets = rte_zmalloc_socket("qgw_icmp_buckets",
-						QGW_MAX_FLOWS * QGW_NB_PORTS * sizeof(*w->buckets),
+						QGW_MAX_SLOTS * QGW_NB_PORTS * sizeof(*w->buckets),
 						RTE_CACHE_LINE_SIZE, (int)sw->socket);
 		if (w->buckets == NULL)
 			return -ENOMEM;
@@ -389,7 +397,7 @@ app_stop(struct app *a)
 
 		if (sum != NULL) {
 			qgw_counters_sum(sum, (const struct qgw_worker_counters *const *)a->counters,
-					 a->nb_workers, QGW_MAX_FLOWS);
+					 a->nb_workers, QGW_MAX_SLOTS);
 			qgw_summary_print(stdout, a->rt.cfg, a->rt.slots, sum,
 					  (double)(rte_rdtsc() - a->start_tsc) /
 						  (double)rte_get_tsc_hz());
@@ -453,6 +461,7 @@ parse_app_args(int argc, char **argv, const char **config, struct app *a)
 		{"stats-group", required_argument, NULL, 'g'},
 		{"ctl-socket", required_argument, NULL, 's'},
 		{"ctl-group", required_argument, NULL, 'G'},
+		{"ctl-timeout", required_argument, NULL, 'T'},
 		{"fault-injection", no_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -478,6 +487,17 @@ parse_app_args(int argc, char **argv, const char **config, struct app *a)
 		case 'G':
 			a->ctl_group = optarg;
 			break;
+		case 'T': {
+			char *end;
+			long t = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || end == optarg || t < 1 || t > 86400) {
+				fprintf(stderr, "qinqgw: --ctl-timeout takes seconds, 1..86400\n");
+				return EXIT_USAGE;
+			}
+			a->ctl_timeout = (unsigned int)t;
+			break;
+		}
 		case 'F':
 			a->rt.fault_injection = true;
 			break;
@@ -516,6 +536,9 @@ main(int argc, char **argv)
 		printf("qinqgw %s (%s)\n", QGW_VERSION, rte_version());
 		return EXIT_SUCCESS;
 	}
+	/* Large control-plane buffers (a client's 8 MiB request, a big config)
+	 * go back to the system when freed, so memory stays flat. */
+	mallopt(M_MMAP_THRESHOLD, 256 << 10);
 	if (argc >= 2 && strcmp(argv[1], "--check-config") == 0) {
 		if (argc != 3) {
 			fprintf(stderr, "qinqgw: --check-config takes exactly one FILE\n");
@@ -596,8 +619,12 @@ main(int argc, char **argv)
 			qgw_shm_heartbeat(a.shm);
 			qgw_notify_watchdog(mono);
 
-			if (poll(fds, n, 50) > 0)
-				qgw_ctl_serve(&a.ctl, fds, n, &a.rt);
+			/* Every round: the control socket gets its bounded share
+			 * (and its timeouts), never more; 0 ms while work is left. */
+			if (poll(fds, n, qgw_ctl_poll_timeout(&a.ctl, 50)) < 0)
+				for (unsigned int k = 0; k < n; k++)
+					fds[k].revents = 0;
+			qgw_ctl_serve(&a.ctl, fds, n, &a.rt);
 			if (reload) {
 				reload = 0;
 				reload_config(&a);

@@ -519,6 +519,8 @@ parse_flow_mtu(struct walk *w, const char *path, const json_t *f, struct qgw_flo
 			err(w, p, "\"%s\" is not \"drop\" or \"icmp\"", json_string_value(x));
 	}
 
+	/* The largest TCP segment that fits mtu: 40 bytes of IPv4 + TCP headers,
+	 * 60 of IPv6 + TCP. */
 	fc->mss4 = fc->mtu >= 40 + QGW_MSS_MIN ? (uint16_t)RTE_MIN(fc->mtu - 40, (uint32_t)QGW_MSS_MAX) : 0;
 	fc->mss6 = fc->mtu >= 60 + QGW_MSS_MIN ? (uint16_t)RTE_MIN(fc->mtu - 60, (uint32_t)QGW_MSS_MAX) : 0;
 	path_key(p, path, "mss_clamp");
@@ -527,12 +529,40 @@ parse_flow_mtu(struct walk *w, const char *path, const json_t *f, struct qgw_flo
 		if (json_is_false(x)) {
 			fc->mss4 = fc->mss6 = 0;
 		} else if (json_is_integer(x)) {
-			if (get_int(w, p, x, QGW_MSS_MIN, QGW_MSS_MAX, &n))
-				fc->mss4 = fc->mss6 = (uint16_t)n;
+			/*
+			 * An integer is the IPv4 clamp and may not exceed what fits
+			 * mtu; IPv6 (20 header bytes more) gets the same value or
+			 * what fits mtu, whichever is lower.
+			 */
+			if (get_int(w, p, x, QGW_MSS_MIN, QGW_MSS_MAX, &n)) {
+				if ((uint32_t)n + 40 > fc->mtu)
+					err(w, p,
+					    "%lld does not fit mtu %u: an IPv4 TCP segment of %lld "
+					    "bytes makes a %lld-byte packet; at most %d (mtu - 40)",
+					    n, fc->mtu, n, n + 40, (int)fc->mtu - 40);
+				fc->mss4 = (uint16_t)n;
+				fc->mss6 = fc->mtu >= 60 + QGW_MSS_MIN
+						   ? (uint16_t)RTE_MIN((uint32_t)n, fc->mtu - 60)
+						   : 0;
+			}
 		} else if (!json_is_true(x)) {
 			err(w, p, "expected true, false or an MSS (integer), got %s", type_name(x));
 		}
 	}
+	path_key(p, path, "mtu");
+	if (fc->mtu < QGW_MTU_LINUX_MIN)
+		qgw_errors_add(&w->cfg->warnings,
+			       "%s: %u is below %d: Linux hosts ignore ICMP fragmentation-needed "
+			       "below %d (net.ipv4.route.min_pmtu) and IPv6 hosts packet-too-big "
+			       "below %d (RFC 8200): oversize frames of this flow will be dropped "
+			       "again and again; MSS clamping still works for TCP",
+			       p, fc->mtu, QGW_MTU_LINUX_MIN, QGW_MTU_LINUX_MIN, QGW_MTU_IPV6_MIN);
+	else if (fc->mtu < QGW_MTU_IPV6_MIN)
+		qgw_errors_add(&w->cfg->warnings,
+			       "%s: %u is below %d: if this flow carries IPv6, its hosts ignore "
+			       "packet-too-big below %d (RFC 8200) and oversize IPv6 packets will "
+			       "be dropped again and again; MSS clamping still works for TCP",
+			       p, fc->mtu, QGW_MTU_IPV6_MIN, QGW_MTU_IPV6_MIN);
 
 	fc->icmp_rate = QGW_ICMP_RATE_DEFAULT;
 	path_key(p, path, "icmp_rate");
@@ -768,6 +798,7 @@ qgw_config_free(struct qgw_config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->flows);
+	qgw_errors_clear(&cfg->warnings);
 	free(cfg);
 }
 

@@ -239,6 +239,21 @@ qgw_port_start(uint16_t port_id, const struct qgw_port_cfg *pc, uint16_t nb_queu
 			 pc->device, rte_strerror(-ret));
 		return ret;
 	}
+	/*
+	 * Some drivers keep the configured MTU to themselves (net_tap leaves its
+	 * kernel interface at 1500): set it on the started device too, and say
+	 * so when the device does not take it.
+	 */
+	if (conf.rxmode.mtu != 0) {
+		ret = rte_eth_dev_set_mtu(port_id, (uint16_t)conf.rxmode.mtu);
+		if (ret < 0 && ret != -ENOTSUP)
+			QGW_LOGT(port, WARNING,
+				 "port %s: %s does not take MTU %u (max_frame %u): %s; frames over "
+				 "its own MTU are lost in the NIC, the gateway still enforces "
+				 "max_frame on egress",
+				 pc->name, pc->device, conf.rxmode.mtu, pc->max_frame,
+				 rte_strerror(-ret));
+	}
 	/* A transparent L2 gateway takes every frame, whatever its MAC. */
 	ret = rte_eth_promiscuous_enable(port_id);
 	if (ret < 0 && ret != -ENOTSUP)

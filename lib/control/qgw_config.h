@@ -17,6 +17,12 @@
 #define QGW_NB_PORTS 2	      /**< one port per segment */
 #define QGW_MAX_TAGS 2	      /**< tags in one flow's stack on one port */
 #define QGW_MAX_FLOWS 8192    /**< flows in one config */
+/**
+ * Flow counter slots: twice the flows, so that an apply that replaces every
+ * flow of a maximal config finds a fresh slot for each new flow while the
+ * old ones still count the frames of the old table.
+ */
+#define QGW_MAX_SLOTS (2 * QGW_MAX_FLOWS)
 #define QGW_MAX_TPIDS 8	      /**< distinct TPIDs used on one port */
 #define QGW_PORT_NAME_MAX 32  /**< bytes, with the NUL */
 #define QGW_FLOW_NAME_MAX 64  /**< bytes, with the NUL */
@@ -50,6 +56,8 @@ struct qgw_port_cfg {
 #define QGW_CUSTOMER_TAGS_MAX 2
 #define QGW_ICMP_RATE_DEFAULT 100 /**< ICMP errors a second, per flow direction and worker */
 #define QGW_ICMP_BURST_DEFAULT 10
+#define QGW_MTU_IPV6_MIN 1280  /**< RFC 8200: hosts ignore a packet-too-big below it */
+#define QGW_MTU_LINUX_MIN 552  /**< Linux ignores a frag-needed below it (min_pmtu) */
 #define QGW_MSS_MIN 88
 #define QGW_MSS_MAX 65495
 
@@ -65,17 +73,22 @@ struct qgw_flow_cfg {
 	uint32_t icmp_burst;	 /**< token bucket depth */
 };
 
-struct qgw_config {
-	struct qgw_port_cfg port[QGW_NB_PORTS]; /**< in the order the document lists them */
-	uint32_t nb_flows;
-	struct qgw_flow_cfg *flows;
-};
-
 /** A list of error messages, grown as validation finds them. */
 struct qgw_errors {
 	size_t nb;
 	size_t cap;
 	char **msg;
+};
+
+struct qgw_config {
+	struct qgw_port_cfg port[QGW_NB_PORTS]; /**< in the order the document lists them */
+	uint32_t nb_flows;
+	struct qgw_flow_cfg *flows;
+	/**
+	 * What is valid but probably not meant (an mtu below what IPv6 or Linux
+	 * accept in ICMP errors): said by --check-config, apply and at start.
+	 */
+	struct qgw_errors warnings;
 };
 
 /**

@@ -21,8 +21,9 @@
 #include "qgw_shm.h"
 #include "qgw_table.h"
 
-#define QGW_RCU_TIMEOUT_MS 1000 /**< wait for quiescence before deferring a free */
-#define QGW_MAX_DEFERRED 64
+#define QGW_RCU_SPIN_US 200	/**< spin for quiescence after a publish, then defer */
+#define QGW_RCU_TIMEOUT_MS 1000 /**< an apply's answer waits this long for retirement */
+#define QGW_MAX_DEFERRED 64	/**< old tables waiting; applies are refused beyond */
 
 /** An old table waiting for quiescence, with the counter slots it held. */
 struct qgw_deferred {
@@ -43,11 +44,12 @@ struct qgw_runtime {
 	struct qgw_worker_counters **counters; /**< per worker, in the stats segment */
 	struct qgw_shm *shm;
 	uint16_t port_id[QGW_NB_PORTS];
-	bool slot_used[QGW_MAX_FLOWS]; /**< held by the running table or a deferred one */
-	uint32_t slot_gen[QGW_MAX_FLOWS]; /**< bumped each time a slot is given to a new flow */
+	bool slot_used[QGW_MAX_SLOTS]; /**< held by the running table or a deferred one */
+	uint32_t slot_gen[QGW_MAX_SLOTS]; /**< bumped each time a slot is given to a new flow */
 	uint32_t next_slot;	       /**< where the round-robin search for a free slot starts */
 	struct qgw_deferred deferred[QGW_MAX_DEFERRED];
 	unsigned int nb_deferred;
+	uint64_t retired_total;	    /**< deferred tables freed later by qgw_runtime_tick() */
 	/* Fault injection (--fault-injection; tests only). */
 	bool fault_injection;
 	struct qgw_worker *workers; /**< nb_workers entries */
@@ -92,10 +94,30 @@ int qgw_runtime_check(const struct qgw_runtime *rt, struct qgw_config *cand,
  * @param msg
  *   Receives a summary ("generation 5: 1 flow added, ...") or an error.
  * @return
- *   0 or -errno (nothing changed then).
+ *   0, or -errno and nothing changed: -ENOSPC no free counter slot,
+ *   -EBUSY too many old tables wait for a stalled worker, -ENOTSUP/-EIO a
+ *   device does not take a changed max_frame (restart needed), -ENOMEM.
+ *   On success the old table may still be in use by a stalled worker:
+ *   qgw_runtime_retired() tells when it is not.
  */
 int qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *who,
 		      unsigned int confirm_s, char *msg, size_t msglen);
+
+/**
+ * Can no worker use a table older than generation any more?
+ *
+ * @return
+ *   true once every table replaced before generation is freed.
+ */
+bool qgw_runtime_retired(const struct qgw_runtime *rt, uint64_t generation);
+
+/**
+ * The workers flagged stalled, as text ("worker 0 (lcore 1), ...").
+ *
+ * @return
+ *   How many.
+ */
+unsigned int qgw_runtime_stalled(const struct qgw_runtime *rt, char *buf, size_t len);
 
 /** Confirm a pending apply; -ENOENT if none is pending. */
 int qgw_runtime_confirm(struct qgw_runtime *rt, const char *who);

@@ -21,6 +21,7 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mempool.h>
+#include <rte_pause.h>
 
 #include "qgw_log.h"
 
@@ -52,7 +53,7 @@ qgw_runtime_init(struct qgw_runtime *rt, struct qgw_config *cfg)
 		rt->slot_used[i] = true;
 		rt->slot_gen[i]++;
 	}
-	rt->next_slot = cfg->nb_flows % QGW_MAX_FLOWS;
+	rt->next_slot = cfg->nb_flows % QGW_MAX_SLOTS;
 	rt->generation = 1;
 	rt->table = qgw_table_build(cfg, rt->slots, rt->generation, (int)rte_socket_id());
 	if (rt->table == NULL)
@@ -140,8 +141,13 @@ same_flow(const struct qgw_flow_cfg *a, const struct qgw_flow_cfg *b)
 static void
 zero_slot(struct qgw_runtime *rt, uint32_t slot)
 {
-	for (unsigned int w = 0; w < rt->nb_workers; w++)
+	for (unsigned int w = 0; w < rt->nb_workers; w++) {
 		memset(&rt->counters[w]->flow[slot], 0, sizeof(rt->counters[w]->flow[slot]));
+		/* a new flow starts with full ICMP buckets, not the old flow's */
+		if (rt->workers != NULL && rt->workers[w].buckets != NULL)
+			memset(&rt->workers[w].buckets[slot * QGW_NB_PORTS], 0,
+			       QGW_NB_PORTS * sizeof(*rt->workers[w].buckets));
+	}
 	rt->slot_gen[slot]++;
 }
 
@@ -152,38 +158,59 @@ release(struct qgw_runtime *rt, const uint32_t *slots, uint32_t n)
 		rt->slot_used[slots[i]] = false;
 }
 
-/* Free what no worker can still see; keep the rest for qgw_runtime_tick(). */
+/*
+ * Free what no worker can still see, or keep it for qgw_runtime_tick().
+ * Never waits long: workers report quiescence every loop round, so an old
+ * table is usually free within microseconds; a stalled worker leaves it
+ * deferred (qgw_runtime_retired() says when it is gone).
+ */
 static void
-retire(struct qgw_runtime *rt, struct qgw_table *old, uint32_t *slots, uint32_t n, bool wait)
+retire(struct qgw_runtime *rt, struct qgw_table *old, uint32_t *slots, uint32_t n)
 {
 	uint64_t token = rte_rcu_qsbr_start(rt->rcu);
-	uint64_t end = mono_ns() + (uint64_t)QGW_RCU_TIMEOUT_MS * 1000000u;
+	uint64_t end = mono_ns() + (uint64_t)QGW_RCU_SPIN_US * 1000u;
 
 	while (rte_rcu_qsbr_check(rt->rcu, token, false) != 1) {
-		if (!wait || mono_ns() > end) {
-			if (rt->nb_deferred == QGW_MAX_DEFERRED) {
-				/* Never a use-after-free: block until they are quiescent. */
-				QGW_LOGT(config, WARNING,
-					 "%u old flow tables wait for quiescence; "
-					 "waiting for the workers",
-					 rt->nb_deferred);
-				rte_rcu_qsbr_check(rt->rcu, token, true);
-				break;
-			}
-			if (wait)
-				QGW_LOGT(config, WARNING,
-					 "workers did not report quiescence within %d ms: the old "
-					 "flow table is kept until they do",
-					 QGW_RCU_TIMEOUT_MS);
+		if (mono_ns() > end) {
+			/* qgw_runtime_apply() refuses before this can overflow */
 			rt->deferred[rt->nb_deferred++] =
 				(struct qgw_deferred){old, token, n, slots};
 			return;
 		}
-		usleep(20);
+		rte_pause();
 	}
 	qgw_table_free(old);
 	release(rt, slots, n);
 	free(slots);
+}
+
+bool
+qgw_runtime_retired(const struct qgw_runtime *rt, uint64_t generation)
+{
+	for (unsigned int i = 0; i < rt->nb_deferred; i++)
+		if (rt->deferred[i].table->generation < generation)
+			return false;
+	return true;
+}
+
+unsigned int
+qgw_runtime_stalled(const struct qgw_runtime *rt, char *buf, size_t len)
+{
+	unsigned int n = 0;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; rt->shm != NULL && i < rt->nb_workers; i++) {
+		const struct qgw_shm_worker *w = qgw_shm_worker(rt->shm, i);
+
+		if (!__atomic_load_n(&w->stalled, __ATOMIC_RELAXED))
+			continue;
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%sworker %u (lcore %u)",
+						n ? ", " : "", i, w->lcore);
+		n++;
+	}
+	return n;
 }
 
 int
@@ -253,6 +280,7 @@ qgw_runtime_tick(struct qgw_runtime *rt)
 				 d->table->generation);
 			qgw_table_free(d->table);
 			release(rt, d->slots, d->nb_slots);
+			rt->retired_total++;
 			free(d->slots);
 			*d = rt->deferred[--rt->nb_deferred];
 			continue;
@@ -274,6 +302,52 @@ qgw_runtime_tick(struct qgw_runtime *rt)
 	}
 }
 
+/*
+ * A changed max_frame goes to the device (its MTU, max_frame - 14) and is
+ * read back: a device that does not take it refuses the apply, with every
+ * port put back as it was, instead of a max_frame the NIC does not enforce.
+ */
+static int
+set_max_frames(struct qgw_runtime *rt, const struct qgw_config *old,
+	       const struct qgw_config *cand, char *msg, size_t msglen)
+{
+	uint16_t before[QGW_NB_PORTS] = {0};
+	bool changed[QGW_NB_PORTS] = {false};
+
+	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
+		uint16_t want = (uint16_t)(cand->port[p].max_frame - 14), got = 0;
+		int ret;
+
+		if (cand->port[p].max_frame == old->port[p].max_frame)
+			continue;
+		if (rte_eth_dev_get_mtu(rt->port_id[p], &before[p]) != 0)
+			before[p] = 0;
+		changed[p] = true;
+		ret = rte_eth_dev_set_mtu(rt->port_id[p], want);
+		if (ret == 0)
+			ret = rte_eth_dev_get_mtu(rt->port_id[p], &got);
+		if (ret == 0 && got != want)
+			ret = -EIO;
+		if (ret == 0)
+			continue;
+		snprintf(msg, msglen,
+			 "/ports/%s/max_frame: the device %s does not take %u (MTU %u: %s); changing "
+			 "max_frame on it needs a restart",
+			 cand->port[p].name, cand->port[p].device, cand->port[p].max_frame, want,
+			 ret == -EIO ? "it reads back another MTU" : rte_strerror(-ret));
+		/* every port as it was: the MTU each had, not what max_frame says */
+		for (unsigned int q = 0; q <= p; q++) {
+			if (!changed[q] || before[q] == 0)
+				continue;
+			if (rte_eth_dev_set_mtu(rt->port_id[q], before[q]) != 0)
+				QGW_LOGT(port, ERR, "port %s: cannot put MTU %u back on %s",
+					 cand->port[q].name, before[q], cand->port[q].device);
+		}
+		return ret == -EIO ? -EIO : -ENOTSUP;
+	}
+	return 0;
+}
+
 int
 qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *who,
 		  unsigned int confirm_s, char *msg, size_t msglen)
@@ -293,6 +367,17 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 		snprintf(msg, msglen, "out of memory");
 		goto fail;
 	}
+	if (rt->nb_deferred == QGW_MAX_DEFERRED) {
+		char who_stalled[256];
+
+		qgw_runtime_stalled(rt, who_stalled, sizeof(who_stalled));
+		snprintf(msg, msglen,
+			 "%d old flow tables still wait for a worker to pass a quiescent state "
+			 "(%s): no apply until it moves on",
+			 QGW_MAX_DEFERRED, who_stalled[0] ? who_stalled : "no worker flagged yet");
+		ret = -EBUSY;
+		goto fail;
+	}
 	for (uint32_t i = 0; i < cand->nb_flows; i++) {
 		int64_t j = find_flow(old_cfg, idx, cand->flows[i].name);
 
@@ -303,20 +388,20 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 			continue;
 		}
 		/* Round robin: a freed slot is the last to be given again. */
-		for (n = 0; n < QGW_MAX_FLOWS && rt->slot_used[rt->next_slot]; n++)
-			rt->next_slot = (rt->next_slot + 1) % QGW_MAX_FLOWS;
+		for (n = 0; n < QGW_MAX_SLOTS && rt->slot_used[rt->next_slot]; n++)
+			rt->next_slot = (rt->next_slot + 1) % QGW_MAX_SLOTS;
 		next = rt->next_slot;
-		if (n == QGW_MAX_FLOWS) {
+		if (n == QGW_MAX_SLOTS) {
 			snprintf(msg, msglen,
 				 "no free counter slot: %d are held by the running flows and by "
 				 "old tables waiting for quiescence",
-				 QGW_MAX_FLOWS);
+				 QGW_MAX_SLOTS);
 			ret = -ENOSPC;
 			goto fail;
 		}
 		slots[i] = next;
 		rt->slot_used[next] = true;
-		rt->next_slot = (next + 1) % QGW_MAX_FLOWS;
+		rt->next_slot = (next + 1) % QGW_MAX_SLOTS;
 		zero_slot(rt, next);
 		fresh[nb_new++] = next;
 	}
@@ -328,13 +413,10 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 		goto fail;
 	}
 	set_slot_gens(rt, t, cand->nb_flows, slots);
-	for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
-		if (cand->port[p].max_frame != old_cfg->port[p].max_frame &&
-		    rte_eth_dev_set_mtu(rt->port_id[p], cand->port[p].max_frame - 14) != 0)
-			QGW_LOGT(port, WARNING,
-				 "port %s: the device keeps its MTU; max_frame %u is "
-				 "enforced by the gateway",
-				 cand->port[p].name, cand->port[p].max_frame);
+	ret = set_max_frames(rt, old_cfg, cand, msg, msglen);
+	if (ret < 0) {
+		qgw_table_free(t);
+		goto fail;
 	}
 
 	/* Publish: one pointer store; from here on new bursts use the new table. */
@@ -347,7 +429,7 @@ qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *w
 	for (uint32_t j = 0; j < old_cfg->nb_flows; j++)
 		if (!kept[j])
 			freed[nb_freed++] = rt->slots[j];
-	retire(rt, old, freed, nb_freed, true);
+	retire(rt, old, freed, nb_freed);
 	freed = NULL;
 
 	free(rt->slots);

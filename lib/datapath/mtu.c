@@ -261,7 +261,10 @@ ipv4_answerable(const uint8_t *ip, uint32_t avail_l3)
 	/* zero, loopback, multicast (224/4), class E (240/4) and broadcast */
 	if (src == 0 || (src >> 28) >= 0xe || (src >> 24) == 127)
 		return false;
-	if ((dst >> 28) == 0xe || dst == 0xffffffff)
+	/* Our source would be that destination: it must be an address a host
+	 * accepts packets from (not 0.0.0.0, loopback, multicast, class E or
+	 * broadcast). */
+	if (dst == 0 || (dst >> 28) >= 0xe || (dst >> 24) == 127)
 		return false;
 	/* Never an ICMP error about an ICMP error. */
 	if (ip[9] == PROTO_ICMP && ihl + 1 <= avail_l3) {
@@ -277,14 +280,16 @@ static bool
 ipv6_answerable(const uint8_t *ip, uint32_t avail_l3)
 {
 	static const uint8_t zero[16];
+	static const uint8_t loopback[16] = {[15] = 1};
 
 	uint8_t proto = 0;
 	uint32_t l4;
 
 	if (memcmp(ip + 8, zero, 16) == 0 || ip[8] == 0xff) /* unspecified or multicast src */
 		return false;
-	/* Our source would be that destination: RFC 4443 2.2 wants it unicast. */
-	if (ip[24] == 0xff)
+	/* Our source would be that destination: RFC 4443 2.2 wants it unicast,
+	 * and neither :: nor ::1 is an address a host accepts packets from. */
+	if (ip[24] == 0xff || memcmp(ip + 24, zero, 16) == 0 || memcmp(ip + 24, loopback, 16) == 0)
 		return false;
 	l4 = ipv6_upper(ip, avail_l3, 0, &proto);
 
@@ -389,8 +394,12 @@ qgw_oversize(const struct qgw_port_table *pt, const struct qgw_dp_dir *d, unsign
 		fc->max_oversize = m->pkt_len;
 	avail_l3 = l3off && l3off < avail ? avail - l3off : 0;
 
-	if (!d->icmp || l3off == 0) {
-		/* drop only, or not an IP packet we can find */
+	if (!d->icmp || l3off == 0 || (p[0] & 0x01)) {
+		/*
+		 * drop only, not an IP packet we can find, or sent to a group
+		 * (broadcast, multicast) MAC: no ICMP error for those (RFC 1812
+		 * 4.3.2.7, RFC 4443 2.4 e.3), whatever the IP destination says.
+		 */
 	} else if (et == ETHER_IPV4 && avail_l3 >= IPV4_MIN && (p[l3off] >> 4) == 4 &&
 		   (p[l3off] & 0x0f) >= 5 && rd16(p + l3off + 2) >= (p[l3off] & 0x0f) * 4u) {
 		/* (a total length under the header length is no packet to quote) */

@@ -39,7 +39,7 @@ struct qgw_icmp_bucket {
 /** What a worker's data path writes besides the frames. */
 struct qgw_dp_ctx {
 	struct qgw_worker_counters *c;
-	struct qgw_icmp_bucket *bucket;		     /**< [QGW_MAX_FLOWS * QGW_NB_PORTS] */
+	struct qgw_icmp_bucket *bucket;		     /**< [QGW_MAX_SLOTS * QGW_NB_PORTS] */
 	struct qgw_event_ring *events[QGW_NB_PORTS]; /**< oversize log by ingress port, or NULL */
 };
 

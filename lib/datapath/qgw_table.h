@@ -54,9 +54,10 @@ struct qgw_dp_dir {
 	uint16_t max_out;  /**< egress port's max_frame */
 	uint16_t mss4;	   /**< TCP MSS clamp, IPv4; 0: off */
 	uint16_t mss6;	   /**< TCP MSS clamp, IPv6; 0: off */
-	uint16_t icmp_burst; /**< ICMP token bucket depth in messages */
+	uint32_t icmp_burst; /**< ICMP token bucket depth in messages (config: 1..1000000) */
 	uint64_t icmp_cost;  /**< ICMP token bucket: TSC cycles a message costs, 0: never send */
 } __rte_cache_aligned;
+_Static_assert(sizeof(struct qgw_dp_dir) == RTE_CACHE_LINE_SIZE, "one flow entry, one cache line");
 
 /** Direct-array entry for one outermost (TPID, VID). */
 struct qgw_l1 {

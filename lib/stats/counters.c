@@ -35,8 +35,8 @@ qgw_counters_sum(struct qgw_worker_counters *sum, const struct qgw_worker_counte
 		 unsigned int nb, uint32_t nb_slots)
 {
 	memset(sum, 0, sizeof(*sum));
-	if (nb_slots > QGW_MAX_FLOWS)
-		nb_slots = QGW_MAX_FLOWS;
+	if (nb_slots > QGW_MAX_SLOTS)
+		nb_slots = QGW_MAX_SLOTS;
 	for (unsigned int w = 0; w < nb; w++) {
 		const struct qgw_worker_counters *b = blocks[w];
 

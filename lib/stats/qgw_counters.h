@@ -126,7 +126,7 @@ struct qgw_flow_counters {
 struct qgw_worker_counters {
 	QGW_WORKER_COUNTERS(QGW_COUNTER_FIELD)
 	struct qgw_port_counters port[QGW_NB_PORTS];
-	struct qgw_flow_counters flow[QGW_MAX_FLOWS][QGW_NB_PORTS]; /**< [slot][ingress port] */
+	struct qgw_flow_counters flow[QGW_MAX_SLOTS][QGW_NB_PORTS]; /**< [slot][ingress port] */
 } __rte_cache_aligned;
 
 /** The NIC's counters of one port. */

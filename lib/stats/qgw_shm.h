@@ -100,7 +100,7 @@ struct qgw_shm_header {
 	uint32_t uid;	      /**< effective uid of the gateway */
 	uint32_t nb_ports;
 	uint32_t nb_workers;
-	uint32_t nb_slots;    /**< flow slots (QGW_MAX_FLOWS) */
+	uint32_t nb_slots;    /**< flow slots (QGW_MAX_SLOTS) */
 	uint32_t nb_drops;    /**< drop reasons (QGW_DROP__MAX) */
 	char version_str[32]; /**< gateway version */
 	uint64_t ports_off;   /**< struct qgw_shm_port[nb_ports] */

@@ -146,7 +146,7 @@ lay_out_counters(struct qgw_shm_header *h, void *base, size_t desc_off, size_t n
 			fam->stride = sizeof(struct qgw_flow_counters);
 			fam->size = sizeof(struct qgw_flow_counters);
 			fam->drop_off = offsetof(struct qgw_flow_counters, drop);
-			fam->nb_elems = QGW_MAX_FLOWS * QGW_NB_PORTS;
+			fam->nb_elems = QGW_MAX_SLOTS * QGW_NB_PORTS;
 			break;
 		case QGW_FAM_WORKER:
 			fam->off = 0;
@@ -226,7 +226,7 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	size_t workers_off = off;
 	off = align64(off + nb_workers * sizeof(struct qgw_shm_worker));
 	size_t flows_off = off;
-	off = align64(off + QGW_MAX_FLOWS * sizeof(struct qgw_shm_flow));
+	off = align64(off + QGW_MAX_SLOTS * sizeof(struct qgw_shm_flow));
 	size_t stride = align64(sizeof(struct qgw_worker_counters));
 	size_t counters_off = off;
 	off = align64(off + nb_workers * stride);
@@ -288,7 +288,7 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	h->uid = (uint32_t)geteuid();
 	h->nb_ports = QGW_NB_PORTS;
 	h->nb_workers = nb_workers;
-	h->nb_slots = QGW_MAX_FLOWS;
+	h->nb_slots = QGW_MAX_SLOTS;
 	h->nb_drops = QGW_DROP__MAX;
 	snprintf(h->version_str, sizeof(h->version_str), "%s", QGW_VERSION);
 	h->ports_off = ports_off;
@@ -388,7 +388,7 @@ qgw_shm_publish_config(struct qgw_shm *s, const struct qgw_config *cfg, const ui
 		snprintf(port->device, sizeof(port->device), "%s", cfg->port[p].device);
 		port->max_frame = cfg->port[p].max_frame;
 	}
-	for (uint32_t i = 0; i < QGW_MAX_FLOWS; i++)
+	for (uint32_t i = 0; i < QGW_MAX_SLOTS; i++)
 		flows[i].active = 0;
 	for (uint32_t i = 0; i < cfg->nb_flows; i++) {
 		uint32_t slot = slots ? slots[i] : i;

@@ -31,27 +31,37 @@ checks the outputs against each other, on real gateways (net_pcap vdevs):
      between --all, --json, --prometheus and the table, exactly, and equal
      to the values read while it ran.
   B  slot reuse. A gateway with endless traffic on one port (net_pcap
-     infinite_rx; 4 traffic flows renamed by every apply) and `qinqgw-stats
-     --watch 0.3` running. Applies through `qinqgw-ctl apply` take every
-     counter slot (8184 filler flows), so the round robin has to come back
-     to the slots just freed: the wrap. Then the traffic flows go back and
-     forth between two slot groups (each new flow gets the slot of the flow
-     removed one apply before), timed on the watch's samples so that a slot
-     changes hands between two samples: "up" rounds (the old flow slow, the
-     new one fast: without the generation check the new flow's rate would
-     be a plausible, wrong difference of two flows) and "down" rounds (old
-     fast, new slow: without the went-down check, an underflow). Last, every
-     filler is replaced by 6000 renamed ones. Checked: JSON slot_gen grows
-     whenever a slot gets a new flow (traffic flows after every apply, every
-     slot across the bulk replacement); in every --watch table no flow rate
-     is larger than what its ingress port received in the same interval; a
-     flow that was not in the previous table (its slot was free or held
-     another flow) shows `-` rates, a flow that was shows numbers; both kinds
-     of slot change were seen between two samples. An oversize event
-     recorded for the first traffic flow X keeps X's name after X is removed
-     and after its slot is given to flow Y: " (gone)" in the --oversize
-     table, "flow_current": false and X's slot generation in JSON, never Y's
-     name.
+     infinite_rx; 4 traffic flows, renamed from one generation to the
+     next) and `qinqgw-stats --watch 0.3` running. The counter slots
+     (QGW_MAX_SLOTS) and the flows one config may hold (QGW_MAX_FLOWS) are
+     read from lib/control/qgw_config.h; there may be more slots than a
+     config can hold (16384 for 8192 flows), so the round robin comes back
+     to freed slots only after applies have given out every slot. Through
+     `qinqgw-ctl apply`, a generation's traffic flows U are applied with
+     renamed filler flows, then kept while every filler is renamed again
+     (each config at most QGW_MAX_FLOWS flows), until every slot but U's
+     and the 4 before them was given once; the next generation, alone,
+     gets those 4 and the one after it U's slots. The first time, the 4
+     before U's are generation 0's, freed: the wrap. Then rounds of this,
+     timed on the watch's samples so that a slot changes hands between two
+     samples (V gets U's slots after the sample that showed U, before the
+     next): "up" rounds (the old flow slow, the new one fast: without the
+     generation check the new flow's rate would be a plausible, wrong
+     difference of two flows) and "down" rounds (old fast, new slow:
+     without the went-down check, an underflow). Last, the round robin is
+     brought to the slots of the fillers of a round's last apply, and
+     every filler is replaced by 6000 renamed ones, in those slots.
+     Checked: JSON slot_gen grows whenever a slot gets a new flow (traffic
+     flows after every apply, every slot across the bulk replacement), a
+     kept flow keeps its slot and slot_gen; in every --watch table no flow
+     rate is larger than what its ingress port received in the same
+     interval; a flow that was not in the previous table (its slot was
+     free or held another flow) shows `-` rates, a flow that was shows
+     numbers; both kinds of slot change were seen between two samples. An
+     oversize event recorded for the first traffic flow X keeps X's name
+     after X is removed and after its slot is given to flow Y: " (gone)"
+     in the --oversize table, "flow_current": false and X's slot
+     generation in JSON, never Y's name.
 
 Expectations come from qgw_counters.h, docs/stats.md, docs/mtu.md and the
 frames sent, never from the outputs themselves. Everything created (/dev/shm
@@ -83,6 +93,7 @@ from qgwtest import FrameMaker, tag  # noqa: E402
 from test_hostile import TCP_SYN, mss_opt, tcp4, tcp_seg, udp4  # noqa: E402
 
 COUNTERS_H = os.path.join(HERE, "..", "..", "lib", "stats", "qgw_counters.h")
+CONFIG_H = os.path.join(HERE, "..", "..", "lib", "control", "qgw_config.h")
 FAMILIES = (("port", "QGW_PORT_COUNTERS"), ("flow", "QGW_FLOW_COUNTERS"),
             ("worker", "QGW_WORKER_COUNTERS"), ("nic", "QGW_NIC_COUNTERS"))
 TAG = "qgwcnt_%d" % os.getpid()
@@ -208,6 +219,32 @@ def load_lists(path=COUNTERS_H):
 
 LISTS = load_lists()
 BY_NAME = {fam: {c.name: c for c in cs} for fam, cs in LISTS.items()}
+
+
+def load_limits(path=CONFIG_H):
+    """(QGW_MAX_SLOTS, QGW_MAX_FLOWS) from qgw_config.h: the gateway's flow
+    counter slots and the flows one config may hold. A value may be an
+    integer expression of other macros, like (2 * QGW_MAX_FLOWS)."""
+    with open(path) as f:
+        text = re.sub(r"/\*.*?\*/|//[^\n]*", " ", f.read(), flags=re.S)
+    defs = dict(re.findall(r"^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]+(.+?)[ \t]*$", text, re.M))
+
+    def value(name, depth=0):
+        if name not in defs or depth > 8:
+            raise ValueError("%s: no #define %s with a value" % (path, name))
+        expr = re.sub(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b",
+                      lambda m: str(int(m.group(1), 16 if m.group(1)[1:2] in "xX" else 10)),
+                      defs[name])
+        expr = re.sub(r"\b[A-Za-z_]\w*\b", lambda m: "(%d)" % value(m.group(0), depth + 1),
+                      expr)
+        if not re.fullmatch(r"[0-9\s()+*/-]+", expr):
+            raise ValueError("%s: %s is %r, not an integer expression" % (path, name,
+                                                                         defs[name]))
+        return int(eval(expr.replace("/", "//"), {"__builtins__": {}}))  # digits and + - * / ( )
+    return value("QGW_MAX_SLOTS"), value("QGW_MAX_FLOWS")
+
+
+MAX_SLOTS, MAX_FLOWS = load_limits()
 
 
 def mangle(s):
@@ -1198,14 +1235,41 @@ class RunA:
 
 B_P0, B_P1 = "west", "east"
 NT = 4                     # traffic flows per generation
-NFILL = 8192 - 2 * NT      # fillers: with the traffic flows of two generations, every slot
-NBULK = 6000               # renamed fillers of the bulk replacement
+FILLER_TPIDS = (0x9100, 0x9200, 0x9300)
+FILLER_STACKS = 4000 * len(FILLER_TPIDS)
+
+
+def advance_sizes(slots=MAX_SLOTS, flows=MAX_FLOWS):
+    """Fillers of the applies that keep one generation's traffic flows U
+    while the round robin goes round, one entry per apply. Each apply
+    renames all its fillers, so they take fresh slots, right after U's in
+    the first one: together they take every slot but U's and the NT just
+    before them (slots - 2 NT), with at most flows - NT in one config (U is
+    in it too). The round robin then stands at the NT slots before U's.
+    The last apply has the most fillers (the bulk replacement reuses its
+    slots). Two neighbours never need more than the free slots: at most
+    slots - 2 NT together when there are two, at most 2 (flows - NT) <
+    slots - NT when there are more."""
+    total, per = slots - 2 * NT, flows - NT
+    if total < 1 or per < 1:
+        raise ValueError("%d slots and %d flows a config leave no room for fillers next to "
+                         "%d traffic flows" % (slots, flows, 2 * NT))
+    last = min(per, total)
+    rest = total - last
+    n = -(-rest // per)
+    return [rest // n + (i < rest % n) for i in range(n)] + [last]
+
+
+ADVANCE = advance_sizes()
+NBULK = min(6000, ADVANCE[-1] - NT)   # renamed fillers of the bulk replacement
 SLOW_VID, FAST_VID = 101, 201
 FAST_COPIES = 64           # frames of a fast flow per frame of a slow one
-FILLER_TPIDS = (0x9100, 0x9200, 0x9300)
 
 
 def b_config(tnames, fast, fillers):
+    if len(fillers) > FILLER_STACKS:
+        raise ValueError("%d fillers in one config, b_config() has stacks for %d" % (
+            len(fillers), FILLER_STACKS))
     base = FAST_VID if fast else SLOW_VID
     flows = [{"name": n, B_P0: [T(0x8100, base + i)], B_P1: [T(0x88A8, 2000 + base + i)]}
              for i, n in enumerate(tnames)]
@@ -1308,14 +1372,15 @@ class RunB:
             json.dump(cfg, f)
         return p
 
-    def prepare(self, k, fillers, fast=False):
-        """Write the config of generation k ahead of its apply."""
-        return self.write_cfg("a%d" % k, b_config(tnames(k), fast, fillers))
+    def prepare(self, k, fillers, fast=False, step=0):
+        """Write the config of generation k (its apply number step) ahead of
+        its apply."""
+        return self.write_cfg("a%d_%d" % (k, step), b_config(tnames(k), fast, fillers))
 
-    def apply(self, k, fillers=None, fast=False):
-        p = os.path.join(self.work, "a%d.json" % k)
+    def apply(self, k, fillers=None, fast=False, step=0):
+        p = os.path.join(self.work, "a%d_%d.json" % (k, step))
         if fillers is not None:
-            p = self.prepare(k, fillers, fast)
+            p = self.prepare(k, fillers, fast, step)
         r = subprocess.run([self.t.ctl, "--socket", self.sock, "apply", p], capture_output=True,
                            text=True, timeout=60)
         self.applies += 1
@@ -1324,12 +1389,28 @@ class RunB:
                 k, r.returncode, (r.stderr or r.stdout).strip()[:800]))
         return r
 
+    def go_round(self, k, fast=False, after_first=None):
+        """Generation k's traffic flows U (kept by every apply here) with
+        ADVANCE[i] renamed fillers in apply i: the round robin passes every
+        slot but U's and the NT before them, which it gives next. So the
+        next generation, alone, gets the NT slots before U's, and the one
+        after it U's slots, freed by then."""
+        for i, n in enumerate(ADVANCE):
+            self.apply(k, ["f%d_%d_%d" % (k, i, j) for j in range(n)], fast, i)
+            self.learn(k)        # after the first: kept, same slots and slot_gen
+            if i == 0 and after_first is not None:
+                after_first()
+
     def learn(self, k, first_only=False):
         """Slots and generations of the traffic flows of generation k (JSON);
-        a slot given to a new flow must have a larger slot_gen."""
+        a slot given to a new flow must have a larger slot_gen; a flow
+        learnt again (kept by the applies since) must have kept its slot."""
         for n in tnames(k)[:1 if first_only else NT]:
             d = self.t.stats.json(self.name, "--flow", n)
             f = d["flows"][0]
+            if n in self.slot_of and self.slot_of[n][0] != f["slot"]:
+                self.gen_errs.append("%s, unchanged, moved from slot %d to slot %d" % (
+                    n, self.slot_of[n][0], f["slot"]))
             self.note(f["slot"], n, f["slot_gen"])
             self.slot_of[n] = (f["slot"], f["slot_gen"])
 
@@ -1398,73 +1479,86 @@ class RunB:
         CLEAN.procs.append(watch)
         time.sleep(1.0)
 
-        fillers = ["f1_%d" % j for j in range(NFILL)]
+        # Generation 1 (U) with fillers: the round robin passes every slot
+        # but generation 0's; generation 2 alone then gets generation 0's.
         t_first = time.monotonic()
-        self.apply(1, fillers)
-        self.learn(1)
-        self.r.guard(pre + "X removed: its events still name X, with \" (gone)\" and "
-                     "flow_current false", self.oversize_errors, x, xslot, xgen, True)
-        self.apply(2, fillers)
+        self.go_round(1, after_first=lambda: self.r.guard(
+            pre + "X removed: its events still name X, with \" (gone)\" and flow_current false",
+            self.oversize_errors, x, xslot, xgen, True))
+        self.apply(2, [])
         t_wrap = time.monotonic() - t_first
         self.learn(2)
         reused = [n for n in tnames(2)
                   if self.slot_of[n][0] in {self.slot_of[o][0] for o in tnames(0)}]
         y = next((n for n in tnames(2) if self.slot_of[n][0] == xslot), None)
         ok_wrap = self.r.check(
-            pre + "slot reuse wraps: every slot taken, the next flows get the slots freed "
-            "(generation 2 in generation 0's slots)", len(reused) == NT and y is not None,
+            pre + "slot reuse wraps: once the round robin has given each of the %d slots "
+            "(%d applies of at most %d flows), the next flows get the slots freed "
+            "(generation 2 in generation 0's slots)" % (MAX_SLOTS, len(ADVANCE) + 1, MAX_FLOWS),
+            len(reused) == NT and y is not None,
             "generation 0 slots %s, generation 2 slots %s" % (
                 [self.slot_of[n] for n in tnames(0)], [self.slot_of[n] for n in tnames(2)]))
         if ok_wrap:
-            print("# B: slot wrap after %.2f s (%d slots given since the first apply)" % (
-                t_wrap, NT + NFILL + NT))
+            print("# B: slot wrap after %.2f s (%d slots given since the first apply, in %d "
+                  "applies)" % (t_wrap, NT + sum(ADVANCE) + NT, len(ADVANCE) + 1))
             self.r.guard(pre + "X's slot now holds %s: X's events still name X with \" (gone)\", "
                          "flow_current false, X's slot_gen %d (not %s's %d)" % (
                              y, xgen, y, self.slot_of[y][1]),
                          self.oversize_errors, x, xslot, xgen, True, y)
 
-        # Ping-pong between the two slot groups, timed on the watch's samples:
-        # flow U applied right after a sample is in the next one; right after
-        # that sample, one apply moves the traffic flows to the other slot
-        # group and the next puts flow V in U's slots, so the sample after
-        # holds V where the one before held U. "up" rounds: U slow, V fast
-        # (64 times the frames): without the generation check V's rate would
-        # be (V - U) / dt, plausible and wrong. "down" rounds: U fast, V slow:
-        # without the went-down check, cur - prev would underflow.
+        # Rounds timed on the watch's samples, from generation k alone: U
+        # (generation k + 1) and the fillers of go_round() bring the round
+        # robin to generation k's slots, just before U's. Right after a sample
+        # began after that (it holds U), W (k + 2) alone takes generation k's
+        # slots and frees U's, and V (k + 3) alone gets U's slots: if no
+        # sample began meanwhile, the next one holds V where the one before
+        # held U (the next round waits for it: the next U replaces V). "up"
+        # rounds: U slow, V fast (64 times the frames): without the generation
+        # check V's rate would be (V - U) / dt, plausible and wrong. "down"
+        # rounds: U fast, V slow: without the went-down check, cur - prev
+        # would underflow.
         tail = WatchTail(watch_out)
         k = 2
         t_pp = time.monotonic()
+        a_pp = self.applies
         planned = {"up": 0, "down": 0}
         rounds = 0
         while (planned["up"] < 3 or planned["down"] < 2) and rounds < 16:
             rounds += 1
             kind = "up" if planned["up"] < 3 and (planned["down"] >= 2 or rounds % 2) else "down"
-            self.prepare(k + 1, fillers, fast=kind == "down")     # U
-            self.prepare(k + 2, fillers, fast=False)              # the other slot group
-            self.prepare(k + 3, fillers, fast=kind == "up")       # V, in U's slots
-            n = tail.wait_beyond(tail.count())
+            self.prepare(k + 2, [], fast=False)                   # W, before U's slots
+            self.prepare(k + 3, [], fast=kind == "up")            # V, in U's slots
+            self.go_round(k + 1, fast=kind == "down")             # U
+            n = tail.wait_beyond(tail.count())      # began after U's applies: holds U
             if n is None:
-                break
-            self.apply(k + 1)
-            u_in = tail.count() == n        # no sample began since: U is in the next
-            self.learn(k + 1)
-            n1 = tail.wait_beyond(n)
-            if n1 is None:
                 break
             self.apply(k + 2)
             self.apply(k + 3)
-            v_in = tail.count() == n1       # the sample after the one with U holds V
+            v_in = tail.count() == n                # the sample after the one with U holds V
             self.learn(k + 3)
-            planned[kind] += u_in and v_in
+            planned[kind] += v_in and ([self.slot_of[u][0] for u in tnames(k + 1)] ==
+                                       [self.slot_of[v][0] for v in tnames(k + 3)])
             k += 3
+            if tail.wait_beyond(n) is None:         # that sample, before the next U
+                break
         tail.wait_beyond(tail.count())
         print("# B: ping-pong: %d applies in %.1f s; %d rounds, %d up and %d down between "
-              "two samples" % (k - 2, time.monotonic() - t_pp, rounds, planned["up"],
-                               planned["down"]))
-        # bulk: every filler replaced by renamed ones (slot_gen of every slot)
+              "two samples, V in U's slots" % (self.applies - a_pp, time.monotonic() - t_pp,
+                                               rounds, planned["up"], planned["down"]))
+        # bulk: a round's applies again (generation k + 1; the fillers of the
+        # last apply end just before generation k's slots), the snapshot;
+        # generation k + 2 with the fillers of the other applies of a round
+        # (none if there are none): the round robin passes every slot but
+        # those of the last apply's fillers and stands at the first of them;
+        # generation k + 3 and NBULK renamed fillers, replacing every filler,
+        # get those slots.
+        k += 1
+        self.go_round(k)
         before = self.t.stats.json(self.name)
         k += 1
-        self.apply(k, [])
+        for i in range(max(1, len(ADVANCE) - 1)):
+            self.apply(k, ["f%d_%d_%d" % (k, i, j) for j in range(ADVANCE[i])]
+                       if i < len(ADVANCE) - 1 else [], step=i)
         self.learn(k)
         k += 1
         self.apply(k, ["g_%d" % j for j in range(NBULK)])
@@ -1479,8 +1573,9 @@ class RunB:
         except subprocess.TimeoutExpired:
             watch.kill()
             watch.wait()
-        self.r.guard(pre + "JSON slot_gen grows each time a slot gets a new flow (traffic flows "
-                     "after each of %d applies)" % self.applies, lambda: self.gen_errs)
+        self.r.guard(pre + "JSON slot_gen grows each time a slot gets a new flow, a kept flow "
+                     "keeps its slot and slot_gen (traffic flows after each of %d applies)"
+                     % self.applies, lambda: self.gen_errs)
         self.r.guard(pre + "bulk replacement of the fillers by %d renamed flows: every slot "
                      "given to another flow has a larger slot_gen, the others the same" % NBULK,
                      self.bulk_errors, before, after)
@@ -1619,6 +1714,8 @@ class CountersTest:
         t0 = time.monotonic()
         self.r.check("qgw_counters.h lists parse (%s)" % ", ".join(
             "%d %s" % (len(LISTS[f]), f) for f, _ in FAMILIES), True)
+        self.r.check("qgw_config.h limits parse (%d flow counter slots, %d flows in one config)"
+                     % (MAX_SLOTS, MAX_FLOWS), True)
         for tag_, cls in (("A", RunA), ("B", RunB)):
             if self.only and self.only != tag_:
                 continue

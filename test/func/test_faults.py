@@ -1503,7 +1503,10 @@ def case6_gateway(cx):
                     dict(command="confirm"), dict(command="fault", worker=0, stall_ms=10)):
             cmd = req.pop("command")
             r = c.req(cmd, **req)
-            if cmd == "apply" and "{" != req.get("config") and not r.get("ok"):
+            # under valgrind a worker can stay unscheduled past the 1 s RCU
+            # timeout: the apply is then answered applied, not yet retired
+            if cmd == "apply" and "{" != req.get("config") and not (
+                    r.get("ok") or (r.get("applied") and r.get("retired") is False)):
                 errs.append("%s refused: %s" % (cmd, r))
         c.close()
         st = g.stats(check=False)

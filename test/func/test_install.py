@@ -241,7 +241,8 @@ def case_man_options_accepted(inst, tmp):
                   "--stats-name": ["--stats-name", "qgw-install-none"]}
     gw_args = {"--config": [], "--stats-name": ["--stats-name", "x"],
                "--stats-group": ["--stats-group", "root"],
-               "--ctl-socket": ["--ctl-socket", sock], "--ctl-group": ["--ctl-group", "root"]}
+               "--ctl-socket": ["--ctl-socket", sock], "--ctl-group": ["--ctl-group", "root"],
+               "--ctl-timeout": ["--ctl-timeout", "30"]}
     # (program, option) -> (argv, expected exit): parsing accepted the option,
     # then the run stopped for the reason expected (no segment, no config
     # file, no gateway).

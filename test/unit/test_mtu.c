@@ -192,6 +192,7 @@ struct l3spec {
 	bool hbh;	    /* IPv6: a hop-by-hop options header before the L4 header */
 	const uint8_t *src; /* NULL: v4_src / v6_src */
 	const uint8_t *dst;
+	const uint8_t *mac; /* destination MAC, NULL: mac_dst */
 };
 
 /*
@@ -262,6 +263,8 @@ frame_write(uint8_t *buf, const struct wtag *tags, unsigned int nb, const struct
 {
 	unsigned int l3off = l2_write(buf, tags, nb, s->etype);
 
+	if (s->mac != NULL)
+		memcpy(buf, s->mac, 6);
 	l3_write(buf + l3off, s, seed);
 	return l3off + s->len;
 }
@@ -922,7 +925,14 @@ test_icmp_exemptions(void)
 				       ce4[4] = {240, 0, 0, 1}, ce4b[4] = {254, 1, 2, 3},
 				       last4[4] = {223, 255, 255, 254};
 	static const uint8_t zero6[16], mc6a[16] = {0xff, 0x02, [15] = 1},
-					mc6b[16] = {0xff, 0x0e, [14] = 0x12, [15] = 0x34};
+					mc6b[16] = {0xff, 0x0e, [14] = 0x12, [15] = 0x34},
+					lo6[16] = {[15] = 1};
+	/* group MACs: broadcast, IPv4 multicast, IPv6 multicast, any odd first octet */
+	static const uint8_t bc_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+			     mc4_mac[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01},
+			     mc6_mac[6] = {0x33, 0x33, 0x00, 0x00, 0x00, 0x01},
+			     grp_mac[6] = {0x03, 0x00, 0x5e, 0x10, 0x20, 0x30},
+			     uni_mac[6] = {0x00, 0x00, 0x5e, 0x10, 0x20, 0x30};
 	static const struct {
 		const char *what;
 		struct l3spec s;
@@ -976,6 +986,37 @@ test_icmp_exemptions(void)
 		{"IPv4 destination 239.1.2.3",
 		 {ET_IPV4, 1200, .frag = 0x4000, .dst = mcd4b},
 		 NOT_SENT},
+		/* the ICMP's source would be the packet's destination: a unicast
+		 * address a host accepts, or no ICMP (RFC 1812 4.3.2.7) */
+		{"IPv4 destination 0.0.0.0", {ET_IPV4, 1200, .frag = 0x4000, .dst = zero4}, NOT_SENT},
+		{"IPv4 destination 127.0.0.1", {ET_IPV4, 1200, .frag = 0x4000, .dst = lo4}, NOT_SENT},
+		{"IPv4 destination 240.0.0.1 (class E)",
+		 {ET_IPV4, 1200, .frag = 0x4000, .dst = ce4},
+		 NOT_SENT},
+		{"IPv4 destination 254.1.2.3 (class E)",
+		 {ET_IPV4, 1200, .frag = 0x4000, .dst = ce4b},
+		 NOT_SENT},
+		{"IPv4 destination 255.255.255.255",
+		 {ET_IPV4, 1200, .frag = 0x4000, .dst = bc4},
+		 NOT_SENT},
+		{"IPv4 destination 223.255.255.254",
+		 {ET_IPV4, 1200, .frag = 0x4000, .dst = last4},
+		 SENT},
+		/* no ICMP for a frame sent to a group MAC (RFC 1812 4.3.2.7,
+		 * RFC 4443 2.4 e.3), whatever its IP destination */
+		{"IPv4 to MAC ff:ff:ff:ff:ff:ff", {ET_IPV4, 1200, .frag = 0x4000, .mac = bc_mac},
+		 NOT_SENT},
+		{"IPv4 to MAC 01:00:5e:00:00:01", {ET_IPV4, 1200, .frag = 0x4000, .mac = mc4_mac},
+		 NOT_SENT},
+		{"IPv4 to MAC 03:00:5e:10:20:30", {ET_IPV4, 1200, .frag = 0x4000, .mac = grp_mac},
+		 NOT_SENT},
+		{"IPv4 to MAC 00:00:5e:10:20:30", {ET_IPV4, 1200, .frag = 0x4000, .mac = uni_mac},
+		 SENT},
+		{"IPv4 no DF to MAC ff:ff:ff:ff:ff:ff", {ET_IPV4, 1200, .mac = bc_mac}, NOT_SENT},
+		{"IPv6 to MAC 33:33:00:00:00:01", {ET_IPV6, 1200, .mac = mc6_mac}, NOT_SENT},
+		{"IPv6 to MAC ff:ff:ff:ff:ff:ff", {ET_IPV6, 1200, .mac = bc_mac}, NOT_SENT},
+		{"IPv6 destination ::", {ET_IPV6, 1200, .dst = zero6}, NOT_SENT},
+		{"IPv6 destination ::1", {ET_IPV6, 1200, .dst = lo6}, NOT_SENT},
 		{"IPv6 UDP", {ET_IPV6, 1200}, SENT},
 		{"IPv6 ICMPv6 echo request", {ET_IPV6, 1200, .proto = 58, .icmp_type = 128}, SENT},
 		{"IPv6 ICMPv6 echo reply", {ET_IPV6, 1200, .proto = 58, .icmp_type = 129}, SENT},
@@ -1194,6 +1235,110 @@ rate_burst(const struct qgw_table *t, unsigned int in, unsigned int fl, unsigned
 			check_icmp(what, back.pkts[i], buf[i], 18, 1500, ICMP4_QUOTE);
 	}
 	finish(in, &out, &back, what);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Config values, read back from the built table at both ends of their range */
+
+static void
+test_config_limits(void)
+{
+	static const unsigned int mf[QGW_NB_PORTS] = {0, 0};
+	static const struct {
+		const char *extra;
+		bool ok;
+		uint32_t burst, rate; /* 0: not checked */
+		int mss4, mss6;	      /* -1: not checked */
+		unsigned int warnings;
+	} cases[] = {
+		{"\"icmp_burst\": 1", true, 1, 0, -1, -1, 0},
+		{"\"icmp_burst\": 65535", true, 65535, 0, -1, -1, 0},
+		{"\"icmp_burst\": 65536", true, 65536, 0, -1, -1, 0},
+		{"\"icmp_burst\": 100000", true, 100000, 0, -1, -1, 0},
+		{"\"icmp_burst\": 1000000", true, 1000000, 0, -1, -1, 0},
+		{"\"icmp_burst\": 0", false, 0, 0, -1, -1, 0},
+		{"\"icmp_burst\": 1000001", false, 0, 0, -1, -1, 0},
+		{"\"icmp_rate\": 1000000", true, 0, 1000000, -1, -1, 0},
+		{"\"icmp_rate\": 1", true, 0, 1, -1, -1, 0},
+		{"\"icmp_rate\": 1000001", false, 0, 0, -1, -1, 0},
+		/* an integer clamp: IPv4 as given, at most mtu - 40; IPv6 at most mtu - 60 */
+		{"\"mtu\": 1400, \"mss_clamp\": 1360", true, 0, 0, 1360, 1340, 0},
+		{"\"mtu\": 1400, \"mss_clamp\": 1340", true, 0, 0, 1340, 1340, 0},
+		{"\"mtu\": 1400, \"mss_clamp\": 1000", true, 0, 0, 1000, 1000, 0},
+		{"\"mtu\": 1400, \"mss_clamp\": 1361", false, 0, 0, -1, -1, 0},
+		{"\"mtu\": 1400, \"mss_clamp\": 9000", false, 0, 0, -1, -1, 0},
+		{"\"mtu\": 1400, \"mss_clamp\": 88", true, 0, 0, 88, 88, 0},
+		{"\"mtu\": 1400, \"mss_clamp\": 87", false, 0, 0, -1, -1, 0},
+		{"\"mtu\": 1400, \"mss_clamp\": true", true, 0, 0, 1360, 1340, 0},
+		{"\"mtu\": 1400, \"mss_clamp\": false", true, 0, 0, 0, 0, 0},
+		{"\"mss_clamp\": 1460", true, 0, 0, 1460, 1440, 0},
+		{"\"mss_clamp\": 1461", false, 0, 0, -1, -1, 0},
+		{"\"mtu\": 150, \"mss_clamp\": 110", true, 0, 0, 110, 90, 1},
+		{"\"mtu\": 140, \"mss_clamp\": 100", true, 0, 0, 100, 0, 1},
+		{"\"mtu\": 128, \"mss_clamp\": 88", true, 0, 0, 88, 0, 1},
+		{"\"mtu\": 127, \"mss_clamp\": 88", false, 0, 0, -1, -1, 0},
+		/* mtu: valid down to 68, with a warning where hosts ignore the ICMP */
+		{"\"mtu\": 68", true, 0, 0, 0, 0, 1},
+		{"\"mtu\": 551", true, 0, 0, 511, 491, 1},
+		{"\"mtu\": 552", true, 0, 0, 512, 492, 1},
+		{"\"mtu\": 1279", true, 0, 0, 1239, 1219, 1},
+		{"\"mtu\": 1280", true, 0, 0, 1240, 1220, 0},
+		{"\"mtu\": 67", false, 0, 0, -1, -1, 0},
+	};
+
+	for (unsigned int i = 0; i < RTE_DIM(cases); i++) {
+		struct cflow f = {{{1, {{0x88a8, 100, 0}}}, {1, {{0x9100, 200, 0}}}},
+				  cases[i].extra};
+		struct qgw_errors errs = {0};
+		char *doc = config_doc(mf, &f, 1);
+		struct qgw_config *cfg = qgw_config_load_string(doc, &errs);
+		const char *what = cases[i].extra;
+		struct qgw_table *t;
+
+		free(doc);
+		CHECK_EQ(cfg != NULL, cases[i].ok, what);
+		if (cfg == NULL) {
+			CHECK_EQ(errs.nb > 0, true, what);
+			qgw_errors_clear(&errs);
+			continue;
+		}
+		qgw_errors_clear(&errs);
+		CHECK_EQ(cfg->warnings.nb, cases[i].warnings, what);
+		t = qgw_table_build(cfg, NULL, 1, SOCKET_ID_ANY);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+		for (unsigned int p = 0; p < QGW_NB_PORTS; p++) {
+			const struct qgw_dp_dir *d = &t->port[p].dir[1];
+
+			if (cases[i].burst)
+				CHECK_EQ(d->icmp_burst, cases[i].burst, what);
+			if (cases[i].rate)
+				CHECK_EQ(d->icmp_cost, rte_get_tsc_hz() / cases[i].rate, what);
+			if (cases[i].mss4 >= 0) {
+				CHECK_EQ(d->mss4, (unsigned int)cases[i].mss4, what);
+				CHECK_EQ(d->mss6, (unsigned int)cases[i].mss6, what);
+			}
+		}
+		qgw_table_free(t);
+		qgw_config_free(cfg);
+	}
+}
+
+/* An icmp_burst over 16 bits is the depth it says: 65536 answers 96 frames at once. */
+static void
+test_icmp_burst_wide(void)
+{
+	static const unsigned int mf[QGW_NB_PORTS] = {0, 0};
+	static const struct cflow flows[] = {
+		{{{1, {{0x88a8, 10, 0}}}, {1, {{0x88a8, 10, 0}}}},
+		 "\"icmp_rate\": 1, \"icmp_burst\": 65536"},
+	};
+	struct qgw_table *t = make_table(mf, flows, RTE_DIM(flows), NULL);
+	unsigned int avail = pool_avail();
+
+	for (unsigned int b = 0; b < 3; b++)
+		rate_burst(t, 0, 0, QGW_BURST, true, QGW_BURST, 0, "icmp_burst 65536");
+	CU_ASSERT_EQUAL(pool_avail(), avail);
+	qgw_table_free(t);
 }
 
 static void
@@ -2267,6 +2412,9 @@ main(int argc, char **argv)
 		{"ICMP: quote lengths", test_icmp_quote},
 		{"ICMP: no headroom", test_icmp_no_headroom},
 		{"ICMP: rate limit per flow direction", test_icmp_rate},
+		{"ICMP: icmp_burst over 16 bits", test_icmp_burst_wide},
+		{"config: values in the built table at both ends of their range",
+		 test_config_limits},
 		{"accounting of a mixed burst and of back_done", test_accounting},
 		{"jumbo and chained frames", test_jumbo},
 		{"TCP MSS clamping", test_mss},
