@@ -6,7 +6,7 @@
  * config, qgw_shm_set_link(), qgw_shm_set_nic(), qgw_shm_set_state(), worker
  * entries and counter blocks filled through qgw_shm_worker() and
  * qgw_shm_counters(), oversize events through qgw_event_begin() and
- * qgw_event_commit(). Such a segment has QGW_MAX_FLOWS slots (3.5 MB with
+ * qgw_event_commit(). Such a segment has QGW_MAX_SLOTS slots (7 MB with
  * one worker), far too large to fuzz (a mutation touches a few bytes of it),
  * so most seeds are that segment cut down to a few slots: the same parts in
  * the writer's order (header, ports, drops, counter directory, NIC counters,

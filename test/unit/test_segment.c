@@ -378,7 +378,7 @@ damaged_header(struct damaged *d)
 	CASE(d, EC, "nb_slots 2^32-1", h->nb_slots = UINT32_MAX);
 	CASE(d, EC, "nb_slots 2^20 + 1", h->nb_slots = (1u << 20) + 1);
 	CASE(d, EC, "nb_slots one more than a counter block holds",
-	     h->nb_slots = QGW_MAX_FLOWS + 1;
+	     h->nb_slots = QGW_MAX_SLOTS + 1;
 	     h->fam[QGW_FAM_FLOW].nb_elems = h->nb_slots * QGW_NB_PORTS);
 	CASE(d, 0, "nb_slots 1 (a valid layout)",
 	     h->nb_slots = 1;
@@ -700,10 +700,10 @@ test_workers_change(void)
 	ret = qgw_shm_sample(&v, &cur);
 	CHECK(ret == 0 && cur.nb_elems[QGW_FAM_FLOW] == 2 * QGW_NB_PORTS, "2 slots: %s, %u",
 	      err_name(ret), cur.nb_elems[QGW_FAM_FLOW]);
-	DIR_CHANGE(h, h->nb_slots = QGW_MAX_FLOWS;
-		   h->fam[QGW_FAM_FLOW].nb_elems = QGW_MAX_FLOWS * QGW_NB_PORTS);
+	DIR_CHANGE(h, h->nb_slots = QGW_MAX_SLOTS;
+		   h->fam[QGW_FAM_FLOW].nb_elems = QGW_MAX_SLOTS * QGW_NB_PORTS);
 	ret = qgw_shm_sample(&v, &cur);
-	CHECK(ret == 0 && cur.nb_elems[QGW_FAM_FLOW] == QGW_MAX_FLOWS * QGW_NB_PORTS,
+	CHECK(ret == 0 && cur.nb_elems[QGW_FAM_FLOW] == QGW_MAX_SLOTS * QGW_NB_PORTS,
 	      "all slots again: %s, %u", err_name(ret), cur.nb_elems[QGW_FAM_FLOW]);
 	if (ret == 0) {
 		check_values("all slots again", &v, &cur, 4);
