@@ -676,6 +676,9 @@ settle(struct qgw_ctl *ctl, struct qgw_ctl_client *c, struct qgw_runtime *rt, ui
 	json_t *r = c->pending;
 	char stalled[256], buf[512];
 
+	/* look at the workers now, not at what the last tick saw: a main lcore
+	 * descheduled past the deadline must not report a stall that is over */
+	qgw_runtime_reap(rt);
 	if (qgw_runtime_retired(rt, c->pending_gen)) {
 		json_object_set_new(r, "retired", json_true());
 	} else if (now >= c->pending_until) {

@@ -103,6 +103,9 @@ int qgw_runtime_check(const struct qgw_runtime *rt, struct qgw_config *cand,
 int qgw_runtime_apply(struct qgw_runtime *rt, struct qgw_config *cand, const char *who,
 		      unsigned int confirm_s, char *msg, size_t msglen);
 
+/** Free the old tables every worker has moved past (qgw_runtime_tick() does it too). */
+void qgw_runtime_reap(struct qgw_runtime *rt);
+
 /**
  * Can no worker use a table older than generation any more?
  *

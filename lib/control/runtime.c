@@ -258,20 +258,8 @@ qgw_runtime_fault(struct qgw_runtime *rt, int worker, uint32_t stall_ms, uint32_
 }
 
 void
-qgw_runtime_tick(struct qgw_runtime *rt)
+qgw_runtime_reap(struct qgw_runtime *rt)
 {
-	if (rt->control_stall_ms != 0) {
-		uint64_t end = mono_ns() + (uint64_t)rt->control_stall_ms * 1000000u;
-
-		rt->control_stall_ms = 0;
-		while (mono_ns() < end && !(rt->quit != NULL && *rt->quit))
-			usleep(10000);
-		QGW_LOGT(worker, WARNING, "fault injection: the control plane runs again");
-	}
-	if (rt->hold_until != 0 && mono_ns() >= rt->hold_until) {
-		rt->hold_until = 0;
-		QGW_LOGT(worker, WARNING, "fault injection: mbufs given back by the workers");
-	}
 	for (unsigned int i = 0; i < rt->nb_deferred;) {
 		struct qgw_deferred *d = &rt->deferred[i];
 
@@ -287,6 +275,24 @@ qgw_runtime_tick(struct qgw_runtime *rt)
 		}
 		i++;
 	}
+}
+
+void
+qgw_runtime_tick(struct qgw_runtime *rt)
+{
+	if (rt->control_stall_ms != 0) {
+		uint64_t end = mono_ns() + (uint64_t)rt->control_stall_ms * 1000000u;
+
+		rt->control_stall_ms = 0;
+		while (mono_ns() < end && !(rt->quit != NULL && *rt->quit))
+			usleep(10000);
+		QGW_LOGT(worker, WARNING, "fault injection: the control plane runs again");
+	}
+	if (rt->hold_until != 0 && mono_ns() >= rt->hold_until) {
+		rt->hold_until = 0;
+		QGW_LOGT(worker, WARNING, "fault injection: mbufs given back by the workers");
+	}
+	qgw_runtime_reap(rt);
 
 	if (rt->confirm_deadline != 0 && mono_ns() >= rt->confirm_deadline) {
 		struct qgw_config *back = rt->rollback;
