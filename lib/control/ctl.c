@@ -599,6 +599,8 @@ answer(struct qgw_ctl *ctl, struct qgw_ctl_client *c, struct qgw_runtime *rt, ui
 	size_t off = 0; /* start of the first line not answered yet */
 	unsigned int k;
 
+	if (c->in == NULL) /* nothing received yet */
+		return;
 	for (k = 0; k < QGW_CTL_REQ_BUDGET; k++) {
 		char *line = c->in + off, *nl;
 		json_error_t jerr;
@@ -695,7 +697,7 @@ settle(struct qgw_ctl *ctl, struct qgw_ctl_client *c, struct qgw_runtime *rt, ui
 		json_object_set_new(r, "errors", json_pack("[s]", buf));
 		QGW_LOGT(config, WARNING, "apply by %s: %s", c->who, buf);
 	} else {
-		ctl->busy = true; /* look again next round, without sleeping */
+		ctl->soon = true; /* look again in a millisecond, without spinning */
 		return;
 	}
 	c->pending = NULL;
@@ -765,7 +767,7 @@ qgw_ctl_pollfds(struct qgw_ctl *ctl, struct pollfd *fds)
 int
 qgw_ctl_poll_timeout(const struct qgw_ctl *ctl, int idle_ms)
 {
-	return ctl->busy ? 0 : idle_ms;
+	return ctl->busy ? 0 : ctl->soon && idle_ms > 1 ? 1 : idle_ms;
 }
 
 void
@@ -775,6 +777,7 @@ qgw_ctl_serve(struct qgw_ctl *ctl, const struct pollfd *fds, unsigned int nb,
 	uint64_t now = mono_ns();
 
 	ctl->busy = false;
+	ctl->soon = false;
 	for (unsigned int k = 0; k < nb; k++) {
 		if (fds[k].fd == ctl->fd && (fds[k].revents & POLLIN)) {
 			accept_clients(ctl, now);

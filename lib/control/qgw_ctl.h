@@ -50,6 +50,7 @@ struct qgw_ctl {
 	char path[108];
 	unsigned int timeout_s; /**< idle, unfinished-line and unread-answer timeout */
 	bool busy;		/**< work left for the next round: poll without waiting */
+	bool soon;		/**< an apply's answer waits for retirement: poll 1 ms */
 	uint64_t refused, closed; /**< connections refused at the limit, closed by a limit */
 	struct qgw_ctl_client clients[QGW_CTL_MAX_CLIENTS];
 };
@@ -76,7 +77,7 @@ int qgw_ctl_open(struct qgw_ctl *ctl, const char *path, const char *group, unsig
  */
 unsigned int qgw_ctl_pollfds(struct qgw_ctl *ctl, struct pollfd *fds);
 
-/** Milliseconds the main loop may wait in poll(): 0 while work is left. */
+/** Milliseconds the main loop may wait in poll(): 0 while work is left, 1 while an answer waits. */
 int qgw_ctl_poll_timeout(const struct qgw_ctl *ctl, int idle_ms);
 
 /**
