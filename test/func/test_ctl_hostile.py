@@ -1296,8 +1296,16 @@ class Test:
                 return "VmRSS %d kB after round 1, %d kB after round 3: +%d kB, over %d kB" % (
                     rss[1], rss[3], rss[3] - rss[1], RSS_MARGIN_KB)
             return None
-        self.check("7 memory flat: VmRSS after hostile round 3 (clients gone) within %d MiB of "
-                   "after round 1" % (RSS_MARGIN_KB // 1024), memory)
+        name7 = ("7 memory flat: VmRSS after hostile round 3 (clients gone) within %d MiB of "
+                 "after round 1" % (RSS_MARGIN_KB // 1024))
+        if os.environ.get("QGW_SANITIZED"):
+            # ASan keeps freed memory in its quarantine and ignores mallopt:
+            # RSS says nothing there (LeakSanitizer checks leaks at exit)
+            print("n/a %s: not applicable in the sanitized build (QGW_SANITIZED=%s): "
+                  "ASan's quarantine holds freed memory" % (name7, os.environ["QGW_SANITIZED"]),
+                  flush=True)
+        else:
+            self.check(name7, memory)
 
         def term():
             if gw.proc.poll() is not None:
