@@ -62,18 +62,17 @@ user_name(uid_t uid, char *buf, size_t len)
 }
 
 /*
- * May the segment at path be replaced? Only a file of our own user whose
+ * May the segment /dev/shm/name be replaced? Only a file of our own user whose
  * gateway is gone or stopped. 0: yes (or nothing there); otherwise a message.
  */
 static int
-check_existing(const char *name, const char *path, char *msg, size_t msglen)
+check_existing(const char *name, char *msg, size_t msglen)
 {
 	char full[QGW_SHM_NAME_MAX + 16], who[32], me[32];
 	struct qgw_shm_view v;
 	struct qgw_liveness l;
 	struct stat st;
 
-	(void)path;
 	snprintf(full, sizeof(full), SHM_DIR "%s", name);
 	if (lstat(full, &st) < 0) {
 		if (errno == ENOENT)
@@ -182,7 +181,7 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 	       size_t msglen)
 {
 	static unsigned int tmp_seq;
-	char path[QGW_SHM_NAME_MAX + 1], tmp[64], from[96], to[96];
+	char tmp[64], from[96], to[96];
 	struct qgw_shm_header *h;
 	struct qgw_shm *s;
 	size_t off, size;
@@ -207,8 +206,7 @@ qgw_shm_create(const char *name, const char *group, unsigned int nb_workers, cha
 		}
 		gid = g->gr_gid;
 	}
-	snprintf(path, sizeof(path), "/%s", name);
-	err = check_existing(name, path, msg, msglen);
+	err = check_existing(name, msg, msglen);
 	if (err < 0) {
 		errno = -err;
 		return NULL;
